@@ -1,0 +1,2 @@
+// cli/main.cpp: the sluice command.
+int main() { return 0; }
