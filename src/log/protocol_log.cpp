@@ -1,0 +1,68 @@
+// log/protocol_log.cpp: see protocol_log.hpp.
+#include "log/protocol_log.hpp"
+
+#include "log/log_format.hpp"
+#include "log/session_id.hpp"
+
+namespace sluice::log {
+
+std::string_view ProtocolLog::file_prefix(ProtocolLogKind kind) {
+  return kind == ProtocolLogKind::receive ? "RECV" : "SEND";
+}
+
+std::string ProtocolLog::header(ProtocolLogKind kind, SystemTime opened) {
+  std::string h;
+  h += "#Software: ";
+  h += kSoftwareName;
+  h += "\n#Version: ";
+  h += kSoftwareVersion;
+  h += kind == ProtocolLogKind::receive ? "\n#Log-type: SMTP Receive Protocol Log"
+                                        : "\n#Log-type: SMTP Send Protocol Log";
+  h += "\n#Date: ";
+  h += format_timestamp(opened);
+  h += "\n#Fields: ";
+  h += kFields;
+  h += '\n';
+  return h;
+}
+
+ProtocolLog::ProtocolLog(std::filesystem::path dir, ProtocolLogKind kind, std::string hostname,
+                         const Clock& clock, LogRetention retention)
+    : clock_(clock),
+      hostname_(std::move(hostname)),
+      file_(std::move(dir), std::string(file_prefix(kind)), clock, retention,
+            [kind](SystemTime opened) { return header(kind, opened); }) {}
+
+std::string ProtocolLog::format(SystemTime at, const ProtocolEvent& e) const {
+  std::string line;
+  line.reserve(96 + hostname_.size() + e.connector.size() + e.data.size() + e.context.size());
+  line += format_timestamp(at);
+  line += ',';
+  line += hostname_;
+  line += '\\';
+  line += e.connector;
+  line += ',';
+  line += SessionIdGenerator::format(e.session_id);
+  line += ',';
+  line += std::to_string(e.sequence);
+  line += ',';
+  line += e.local_endpoint;
+  line += ',';
+  line += e.remote_endpoint;
+  line += ',';
+  line += e.event;
+  line += ',';
+  append_csv_field(line, e.data);
+  line += ',';
+  append_csv_field(line, e.context);
+  line += '\n';
+  return line;
+}
+
+void ProtocolLog::write(const ProtocolEvent& event) {
+  // Formatting happens outside the file's lock; only the copy into the buffer is serialized.
+  const SystemTime at = clock_.now();
+  file_.append(at, format(at, event));
+}
+
+}  // namespace sluice::log
