@@ -380,6 +380,8 @@ class RawClient:
 
     def __init__(self, host, port, timeout=30.0):
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        # Small writes go out as written, so split-input tests really split the input.
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.timeout = timeout
         self.buf = b""
         self.transcript = []
