@@ -1,0 +1,98 @@
+// config/config.hpp: the validated configuration of sluiced, as plain structs with the
+// product's defaults. A Config exists only after loader.cpp has checked every key, so
+// consumers trust its values (durations in seconds, sizes in bytes, addresses parsed).
+// Owns: the shape of the configuration and its defaults. Not: TOML (loader.cpp), reload and
+// sharing (the daemon holds a shared_ptr<const Config> snapshot, STYLE.md "Ownership").
+// Relative paths are kept as written: they are resolved against the daemon's working
+// directory when used, so a config can be checked anywhere.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/ip_range.hpp"
+#include "config/listen_address.hpp"
+
+namespace sluice::config {
+
+struct Server {
+  std::string hostname;  // banner, EHLO name, Received; the loader fills the machine's name
+  std::string data_dir = "var";  // spool, logs, state
+  unsigned threads = 0;          // event loops; 0 = one per core
+};
+
+struct AcceptedDomain {
+  std::string name;  // lower case; mail for it is delivered locally
+};
+
+struct LocalDelivery {
+  std::string maildir_root = "var/mail";  // <root>/<domain>/<localpart>/{tmp,new,cur}
+  std::string aliases = "var/aliases";    // /etc/aliases format
+  // True when `aliases` was written in the file: then a missing file is an error for the
+  // code that opens it; with the default path a missing file just means "no aliases".
+  bool aliases_explicit = false;
+};
+
+struct User {
+  std::string address;  // local part as written, domain in lower case
+};
+
+// What a receive connector is for (Exchange's connector usage types).
+enum class ConnectorUsage {
+  internet,  // anonymous senders; only recipients in accepted domains
+  relay,     // clients in remote_ip_ranges may relay anywhere without AUTH
+  client,    // submission by authenticated users (587/465)
+  custom,    // no preset: every permission comes from explicit settings
+};
+
+std::string_view to_string(ConnectorUsage u);
+std::optional<ConnectorUsage> parse_connector_usage(std::string_view text);
+
+struct ReceiveConnector {
+  std::string name;
+  std::vector<ListenAddress> listen;
+  ConnectorUsage usage = ConnectorUsage::internet;
+  std::vector<IpRange> remote_ip_ranges;  // empty = every client
+  uint64_t max_message_size = 35ull << 20;
+  unsigned max_recipients = 200;
+  std::string banner = "ESMTP sluice";  // text after "220 <hostname> "
+  unsigned max_errors = 5;              // protocol errors before 421 (MaxProtocolErrors)
+  unsigned max_connections = 5000;
+  unsigned max_connections_per_ip = 20;
+  unsigned max_hop_count = 30;          // Received headers before the message is refused
+  std::chrono::seconds command_timeout{std::chrono::minutes(5)};  // RFC 5321 §4.5.3.2.7
+  std::chrono::seconds data_timeout{std::chrono::minutes(3)};     // RFC 5321 §4.5.3.2.6
+  bool protocol_log = true;
+
+  // Whether this connector accepts a connection from `client` (empty ranges = everyone).
+  bool accepts(const IpAddress& client) const;
+  // The specificity of the narrowest range containing `client`; -1 for "no ranges"
+  // (matches everyone, less specific than any explicit range, even "0.0.0.0/0").
+  int match_specificity(const IpAddress& client) const;
+};
+
+struct Config {
+  Server server;
+  std::vector<AcceptedDomain> accepted_domains;
+  LocalDelivery local_delivery;
+  std::vector<User> users;
+  std::vector<ReceiveConnector> receive_connectors;
+  std::string source;  // the file (or name) it was loaded from
+
+  // Case-insensitive (RFC 5321 §2.4: domains are not case sensitive).
+  bool is_accepted_domain(std::string_view domain) const;
+  const ReceiveConnector* find_connector(std::string_view name) const;
+};
+
+// The connector that serves a client of `bound`: among the connectors that list `bound`
+// (the listen address as configured, port 0 included), the one whose remote_ip_ranges match
+// `client` most specifically, as Exchange selects receive connectors sharing a socket.
+// nullptr if none matches: the listener then closes the connection.
+const ReceiveConnector* select_connector(const Config& config, const ListenAddress& bound,
+                                         const IpAddress& client);
+
+}  // namespace sluice::config

@@ -1,0 +1,102 @@
+// config/default_config.cpp: see default_config.hpp.
+#include "config/default_config.hpp"
+
+namespace sluice::config {
+namespace {
+
+constexpr std::string_view kDefault = R"toml(# sluice.toml: the configuration of sluiced, the sluice mail server.
+# Check it with `sluice config check FILE` after every edit: every mistake is reported with its
+# line and column. Relative paths are relative to the directory sluiced runs in.
+#
+# Units. Durations need a unit: "30s", "5m", "2h", "1d".
+#        Sizes are bytes or binary units: "512", "64KB", "35MB", "1GB" (1 KB = 1024 bytes).
+
+[server]
+# The name this server gives itself: in the 220 greeting, in its EHLO when it delivers
+# onward, and in the Received header it adds. Use the name the server's IP address
+# resolves back to (PTR). Left out, it is the machine's host name.
+hostname = "localhost"
+# Where the spool, the logs and other state live.
+data_dir = "var"
+# Event loops (threads) serving connections; 0 = one per CPU core.
+threads = 0
+
+# Accepted domains: mail for these domains is delivered here, to the users below.
+# Mail for any other domain is relayed onward, but only for clients allowed to relay.
+[[accepted_domain]]
+name = "localhost"
+
+[[accepted_domain]]
+name = "example.test"
+
+[local_delivery]
+# Mailboxes are Maildirs at <maildir_root>/<domain>/<localpart>/{tmp,new,cur}.
+maildir_root = "var/mail"
+# Aliases in the /etc/aliases format ("postmaster: alice@example.test"). Left out, the file
+# var/aliases is read if it exists; written here, the file must exist.
+# aliases = "var/aliases"
+
+# Local mailboxes: one [[user]] each; the domain must be an accepted domain.
+[[user]]
+address = "postmaster@localhost"
+
+[[user]]
+address = "alice@example.test"
+
+[[user]]
+address = "bob@example.test"
+
+# Receive connectors: where and from whom sluiced accepts mail, and the limits that apply.
+# Several connectors may listen on the same address: a client is served by the one whose
+# remote_ip_ranges match its address most specifically.
+
+# Mail from the internet: anyone may connect, but only for the accepted domains above.
+[[receive_connector]]
+name = "internet"
+# "ip:port" or "[ipv6]:port"; "0.0.0.0:25" listens on every IPv4 address. Port 0 lets the
+# system choose a free port (sluiced reports it).
+listen = ["127.0.0.1:2525"]
+# internet: anonymous senders, recipients in accepted domains only.
+# relay:    clients in remote_ip_ranges may send anywhere without logging in.
+# client:   users who log in (submission, ports 587/465).
+# custom:   no preset.
+usage = "internet"
+# Which clients this connector serves: CIDR ("10.0.0.0/8", "2001:db8::/32"), a single
+# address, or a range "a-b". Left out: every client.
+# remote_ip_ranges = ["0.0.0.0/0", "::/0"]
+# Largest message accepted (announced with the SIZE extension).
+max_message_size = "35MB"
+# Recipients per message; more are refused with 452 and the client sends them again later.
+max_recipients = 200
+# Text after "220 <hostname> " in the greeting.
+banner = "ESMTP sluice"
+# Protocol errors (bad commands, wrong order) before sluiced says 421 and hangs up.
+max_errors = 5
+# Simultaneous connections on this connector, and from one client address.
+max_connections = 5000
+max_connections_per_ip = 20
+# Received headers a message may carry before it is refused as a mail loop.
+max_hop_count = 30
+# How long to wait for the client's next command, and for each piece of message data
+# (RFC 5321 section 4.5.3.2 asks for at least 5 minutes between commands).
+command_timeout = "5m"
+data_timeout = "3m"
+# Log every SMTP line of this connector to the protocol log (var/log/protocol).
+protocol_log = true
+
+# Applications on this machine (web apps, cron, monitoring) that send mail anywhere
+# without logging in.
+[[receive_connector]]
+name = "apps"
+listen = ["127.0.0.1:2526"]
+usage = "relay"
+remote_ip_ranges = ["127.0.0.0/8"]
+max_message_size = "35MB"
+protocol_log = true
+)toml";
+
+}  // namespace
+
+std::string_view default_config_text() { return kDefault; }
+
+}  // namespace sluice::config

@@ -1,0 +1,626 @@
+// config/loader.cpp: see loader.hpp. One Loader per load; it walks the TOML tree section by
+// section, collects diagnostics instead of stopping, and builds the Config only when no
+// error was found. toml++ throws on syntax errors (it stops at the first one: TOML cannot be
+// resynchronised reliably after a syntax error), which is caught here and never leaves
+// this file.
+#include "config/loader.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <span>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "config/units.hpp"
+
+namespace sluice::config {
+namespace {
+
+using namespace std::string_view_literals;
+
+constexpr std::array kTopKeys{"server"sv, "accepted_domain"sv, "local_delivery"sv, "user"sv,
+                              "receive_connector"sv};
+constexpr std::array kServerKeys{"hostname"sv, "data_dir"sv, "threads"sv};
+constexpr std::array kDomainKeys{"name"sv};
+constexpr std::array kLocalDeliveryKeys{"maildir_root"sv, "aliases"sv};
+constexpr std::array kUserKeys{"address"sv};
+constexpr std::array kConnectorKeys{
+    "name"sv,         "listen"sv,         "usage"sv,          "remote_ip_ranges"sv,
+    "max_message_size"sv, "max_recipients"sv, "banner"sv,     "max_errors"sv,
+    "max_connections"sv,  "max_connections_per_ip"sv,          "max_hop_count"sv,
+    "command_timeout"sv,  "data_timeout"sv,  "protocol_log"sv};
+
+struct Section {
+  std::string_view title;  // as written in the file: "[server]", "[[user]]"
+  std::span<const std::string_view> keys;
+};
+const std::array<Section, 5> kSections{{{"[server]", kServerKeys},
+                                        {"[[accepted_domain]]", kDomainKeys},
+                                        {"[local_delivery]", kLocalDeliveryKeys},
+                                        {"[[user]]", kUserKeys},
+                                        {"[[receive_connector]]", kConnectorKeys}}};
+
+constexpr unsigned kMaxThreads = 1024;
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// The closest known key, if it is close enough to be a plausible typo.
+std::optional<std::string_view> closest(std::string_view key, std::span<const std::string_view> known) {
+  std::optional<std::string_view> best;
+  size_t best_distance = std::numeric_limits<size_t>::max();
+  for (std::string_view k : known) {
+    const size_t d = edit_distance(key, k);
+    if (d < best_distance) {
+      best = k;
+      best_distance = d;
+    }
+  }
+  const size_t limit = std::max<size_t>(1, std::min(key.size(), best ? best->size() : 0) / 3);
+  if (best && best_distance <= limit) return best;
+  return std::nullopt;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+const char* type_name(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a number with a fraction";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::table: return "a table";
+    default: return "a date or time";
+  }
+}
+
+bool is_atext(char c) {
+  // RFC 5322 §3.2.3 atext.
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
+}
+
+std::string default_hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
+}
+
+class Loader {
+ public:
+  explicit Loader(std::string source) : source_(std::move(source)) {}
+
+  LoadResult run(std::string_view text) {
+    toml::table root;
+    try {
+      root = toml::parse(text, source_);
+    } catch (const toml::parse_error& e) {
+      error(e.source(), std::string(e.description()));
+      return finish();
+    }
+    config_.source = source_;
+    check_keys(root, kTopKeys, "", true);
+    load_server(root);
+    load_accepted_domains(root);
+    load_local_delivery(root);
+    load_users(root);
+    load_connectors(root);
+    return finish();
+  }
+
+  void error(const toml::source_region& where, std::string message) {
+    result_.errors.push_back(Diagnostic{source_, int(where.begin.line), int(where.begin.column),
+                                        std::move(message)});
+  }
+  void error_file(std::string message) {
+    result_.errors.push_back(Diagnostic{source_, 0, 0, std::move(message)});
+  }
+
+ private:
+  void warning(const toml::source_region& where, std::string message) {
+    result_.warnings.push_back(Diagnostic{source_, int(where.begin.line), int(where.begin.column),
+                                          std::move(message)});
+  }
+
+  LoadResult finish() {
+    if (result_.errors.empty()) result_.config = std::move(config_);
+    auto by_position = [](const Diagnostic& a, const Diagnostic& b) {
+      return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+    };
+    std::stable_sort(result_.errors.begin(), result_.errors.end(), by_position);
+    std::stable_sort(result_.warnings.begin(), result_.warnings.end(), by_position);
+    return std::move(result_);
+  }
+
+  // Reports keys of `table` that are not in `known`: a close match suggests the typo's fix;
+  // a key that belongs to another section says where it goes.
+  void check_keys(const toml::table& table, std::span<const std::string_view> known,
+                  std::string_view section, bool top = false) {
+    for (auto&& [key, value] : table) {
+      const std::string_view k = key.str();
+      if (std::find(known.begin(), known.end(), k) != known.end()) continue;
+      std::string message = top ? "unknown section '" + std::string(k) + "'"
+                                : "unknown key '" + std::string(k) + "' in " + std::string(section);
+      if (auto guess = closest(k, known)) {
+        message += "; did you mean '" + std::string(*guess) + "'?";
+      } else if (!top) {
+        for (const Section& s : kSections) {
+          if (s.title != section && std::find(s.keys.begin(), s.keys.end(), k) != s.keys.end()) {
+            message += "; '" + std::string(k) + "' belongs in " + std::string(s.title);
+            break;
+          }
+        }
+      } else {
+        message += " (known sections: [server], [[accepted_domain]], [local_delivery], [[user]], "
+                   "[[receive_connector]])";
+      }
+      (void)value;
+      error(key.source(), std::move(message));
+    }
+  }
+
+  // The value of `key` if present and of type T; a wrong type is reported.
+  template <typename T>
+  const toml::value<T>* get(const toml::table& table, std::string_view key, const char* expected) {
+    const toml::node* node = table.get(key);
+    if (!node) return nullptr;
+    if (auto* v = node->as<T>()) return v;
+    error(node->source(), "'" + std::string(key) + "' must be " + expected + ", not " + type_name(*node));
+    return nullptr;
+  }
+
+  // A string without control characters (they would corrupt SMTP lines and logs).
+  bool read_string(const toml::table& t, std::string_view key, std::string& out, bool allow_empty = false) {
+    auto* v = get<std::string>(t, key, "a string");
+    if (!v) return false;
+    const std::string& s = v->get();
+    if (!allow_empty && s.empty()) {
+      error(v->source(), "'" + std::string(key) + "' must not be empty");
+      return false;
+    }
+    if (std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+      error(v->source(), "'" + std::string(key) + "' must not contain control characters");
+      return false;
+    }
+    out = s;
+    return true;
+  }
+
+  void read_unsigned(const toml::table& t, std::string_view key, unsigned& out, unsigned min, unsigned max) {
+    auto* v = get<int64_t>(t, key, "an integer");
+    if (!v) return;
+    const int64_t n = v->get();
+    if (n < int64_t(min) || n > int64_t(max)) {
+      error(v->source(), "'" + std::string(key) + "' must be from " + std::to_string(min) + " to " +
+                             std::to_string(max) + ", not " + std::to_string(n));
+      return;
+    }
+    out = unsigned(n);
+  }
+
+  void read_bool(const toml::table& t, std::string_view key, bool& out) {
+    if (auto* v = get<bool>(t, key, "true or false")) out = v->get();
+  }
+
+  void read_duration(const toml::table& t, std::string_view key, std::chrono::seconds& out) {
+    const toml::node* node = t.get(key);
+    if (!node) return;
+    if (auto* n = node->as_integer()) {
+      error(n->source(), "'" + std::string(key) + "' needs a unit: write \"" + std::to_string(n->get()) +
+                             "s\" for seconds (or m, h, d), in quotes");
+      return;
+    }
+    auto* v = node->as_string();
+    if (!v) {
+      error(node->source(), "'" + std::string(key) + "' must be a duration such as \"5m\", not " + type_name(*node));
+      return;
+    }
+    auto d = parse_duration(v->get());
+    if (!d) {
+      error(v->source(), "'" + std::string(key) + "': " + d.error().context);
+      return;
+    }
+    if (d->count() == 0) {
+      error(v->source(), "'" + std::string(key) + "' must be longer than 0s");
+      return;
+    }
+    out = *d;
+  }
+
+  void read_size(const toml::table& t, std::string_view key, uint64_t& out) {
+    const toml::node* node = t.get(key);
+    if (!node) return;
+    Result<uint64_t> size = fail(ErrorClass::config, "");
+    if (auto* n = node->as_integer()) {
+      if (n->get() < 0) {
+        error(n->source(), "'" + std::string(key) + "' must not be negative");
+        return;
+      }
+      size = uint64_t(n->get());
+    } else if (auto* s = node->as_string()) {
+      size = parse_size(s->get());
+    } else {
+      error(node->source(), "'" + std::string(key) + "' must be a size such as \"35MB\", not " + type_name(*node));
+      return;
+    }
+    if (!size) {
+      error(node->source(), "'" + std::string(key) + "': " + size.error().context);
+      return;
+    }
+    if (*size == 0) {
+      error(node->source(), "'" + std::string(key) + "' must be larger than 0");
+      return;
+    }
+    out = *size;
+  }
+
+  // The elements of an array of strings; wrong element types are reported one by one.
+  std::vector<const toml::value<std::string>*> read_string_array(const toml::table& t, std::string_view key) {
+    std::vector<const toml::value<std::string>*> out;
+    const toml::node* node = t.get(key);
+    if (!node) return out;
+    const toml::array* array = node->as_array();
+    if (!array) {
+      error(node->source(), "'" + std::string(key) + "' must be an array of strings, e.g. [\"...\"], not " +
+                                type_name(*node));
+      return out;
+    }
+    for (const toml::node& element : *array) {
+      if (auto* s = element.as_string()) {
+        out.push_back(s);
+      } else {
+        error(element.source(), "'" + std::string(key) + "' must contain only strings, not " + type_name(element));
+      }
+    }
+    return out;
+  }
+
+  // A [name] section: absent is fine (defaults), anything but a table is an error.
+  const toml::table* table_section(const toml::table& root, std::string_view name) {
+    const toml::node* node = root.get(name);
+    if (!node) return nullptr;
+    if (auto* t = node->as_table()) return t;
+    error(node->source(), "'" + std::string(name) + "' must be a section: write [" + std::string(name) + "]");
+    return nullptr;
+  }
+
+  // A [[name]] section: the tables of the array.
+  std::vector<const toml::table*> array_section(const toml::table& root, std::string_view name) {
+    std::vector<const toml::table*> out;
+    const toml::node* node = root.get(name);
+    if (!node) return out;
+    const toml::array* array = node->as_array();
+    if (!array) {
+      error(node->source(), "'" + std::string(name) + "' is a list: write each one as [[" + std::string(name) + "]]");
+      return out;
+    }
+    for (const toml::node& element : *array) {
+      if (auto* t = element.as_table()) {
+        out.push_back(t);
+      } else {
+        error(element.source(), "each '" + std::string(name) + "' must be a table: write [[" + std::string(name) + "]]");
+      }
+    }
+    return out;
+  }
+
+  void load_server(const toml::table& root) {
+    Server& s = config_.server;
+    const toml::table* t = table_section(root, "server");
+    bool hostname_given = false;
+    if (t) {
+      check_keys(*t, kServerKeys, "[server]");
+      if (read_string(*t, "hostname", s.hostname)) {
+        hostname_given = true;
+        auto* v = t->get("hostname");
+        if (auto why = check_domain_name(s.hostname); !why.empty()) {
+          error(v->source(), "'hostname': " + why);
+        } else {
+          s.hostname = lower(s.hostname);
+          if (s.hostname.find('.') == std::string::npos && s.hostname != "localhost") {
+            warning(v->source(), "hostname '" + s.hostname +
+                                     "' is not a fully qualified domain name; other servers may refuse "
+                                     "its EHLO (RFC 5321 §4.1.1.1)");
+          }
+        }
+      }
+      read_string(*t, "data_dir", s.data_dir);
+      read_unsigned(*t, "threads", s.threads, 0, kMaxThreads);
+    }
+    if (!hostname_given) s.hostname = default_hostname();
+  }
+
+  void load_accepted_domains(const toml::table& root) {
+    std::map<std::string, int> seen;  // name -> line
+    for (const toml::table* t : array_section(root, "accepted_domain")) {
+      check_keys(*t, kDomainKeys, "[[accepted_domain]]");
+      AcceptedDomain d;
+      if (!t->get("name")) {
+        error(t->source(), "[[accepted_domain]] needs a 'name'");
+        continue;
+      }
+      if (!read_string(*t, "name", d.name)) continue;
+      const auto& where = t->get("name")->source();
+      if (auto why = check_domain_name(d.name); !why.empty()) {
+        error(where, "accepted domain: " + why);
+        continue;
+      }
+      d.name = lower(d.name);
+      if (auto [it, inserted] = seen.emplace(d.name, int(where.begin.line)); !inserted) {
+        error(where, "accepted domain '" + d.name + "' is already listed on line " + std::to_string(it->second));
+        continue;
+      }
+      config_.accepted_domains.push_back(std::move(d));
+    }
+  }
+
+  void load_local_delivery(const toml::table& root) {
+    const toml::table* t = table_section(root, "local_delivery");
+    if (!t) return;
+    LocalDelivery& l = config_.local_delivery;
+    check_keys(*t, kLocalDeliveryKeys, "[local_delivery]");
+    read_string(*t, "maildir_root", l.maildir_root);
+    if (read_string(*t, "aliases", l.aliases)) l.aliases_explicit = true;
+  }
+
+  void load_users(const toml::table& root) {
+    std::map<std::string, int> seen;
+    for (const toml::table* t : array_section(root, "user")) {
+      check_keys(*t, kUserKeys, "[[user]]");
+      User u;
+      if (!t->get("address")) {
+        error(t->source(), "[[user]] needs an 'address'");
+        continue;
+      }
+      if (!read_string(*t, "address", u.address)) continue;
+      const auto& where = t->get("address")->source();
+      if (auto why = check_mailbox(u.address); !why.empty()) {
+        error(where, "user address: " + why);
+        continue;
+      }
+      const auto at = u.address.rfind('@');
+      const std::string domain = lower(u.address.substr(at + 1));
+      u.address = u.address.substr(0, at + 1) + domain;
+      // Local parts are case-sensitive by the letter of RFC 5321 §2.4, but no one runs two
+      // mailboxes differing only in case: treat that as the duplicate it almost surely is.
+      if (auto [it, inserted] = seen.emplace(lower(u.address), int(where.begin.line)); !inserted) {
+        error(where, "user '" + u.address + "' is already listed on line " + std::to_string(it->second));
+        continue;
+      }
+      if (!config_.is_accepted_domain(domain)) {
+        error(where, "user '" + u.address + "': '" + domain +
+                         "' is not an accepted domain; add it as [[accepted_domain]] name = \"" + domain + "\"");
+        continue;
+      }
+      config_.users.push_back(std::move(u));
+    }
+  }
+
+  void load_connectors(const toml::table& root) {
+    std::map<std::string, int> names;
+    std::vector<std::pair<ReceiveConnector, const toml::table*>> loaded;
+    const auto tables = array_section(root, "receive_connector");
+    if (tables.empty() && !root.get("receive_connector")) {
+      error_file("no [[receive_connector]]: sluiced would not listen anywhere; add one with a name and "
+                 "listen = [\"0.0.0.0:25\"]");
+      return;
+    }
+    for (const toml::table* t : tables) {
+      const size_t errors_before = result_.errors.size();
+      ReceiveConnector c;
+      check_keys(*t, kConnectorKeys, "[[receive_connector]]");
+
+      if (!t->get("name")) {
+        error(t->source(), "[[receive_connector]] needs a 'name'");
+      } else if (read_string(*t, "name", c.name)) {
+        const auto& where = t->get("name")->source();
+        if (auto [it, inserted] = names.emplace(c.name, int(where.begin.line)); !inserted) {
+          error(where, "receive connector '" + c.name + "' is already defined on line " + std::to_string(it->second));
+        }
+      }
+
+      if (!t->get("listen")) {
+        error(t->source(), "[[receive_connector]] needs 'listen', e.g. listen = [\"0.0.0.0:25\"]");
+      }
+      const auto listen = read_string_array(*t, "listen");
+      if (t->get("listen") && t->get("listen")->is_array() && t->get("listen")->as_array()->empty()) {
+        error(t->get("listen")->source(), "'listen' must name at least one address");
+      }
+      for (auto* v : listen) {
+        auto a = ListenAddress::parse(v->get());
+        if (!a) {
+          error(v->source(), "'listen': " + a.error().context);
+        } else if (std::find(c.listen.begin(), c.listen.end(), *a) != c.listen.end()) {
+          error(v->source(), "'listen': " + a->to_string() + " is listed twice");
+        } else {
+          c.listen.push_back(*a);
+        }
+      }
+
+      if (auto* v = get<std::string>(*t, "usage", "a string")) {
+        if (auto u = parse_connector_usage(v->get())) {
+          c.usage = *u;
+        } else {
+          std::string message = "'usage' must be internet, relay, client or custom, not '" + v->get() + "'";
+          constexpr std::array kUsageNames{"internet"sv, "relay"sv, "client"sv, "custom"sv};
+          if (auto guess = closest(v->get(), kUsageNames)) message += "; did you mean '" + std::string(*guess) + "'?";
+          error(v->source(), std::move(message));
+        }
+      }
+
+      for (auto* v : read_string_array(*t, "remote_ip_ranges")) {
+        auto r = IpRange::parse(v->get());
+        if (!r) {
+          error(v->source(), "'remote_ip_ranges': " + r.error().context);
+          continue;
+        }
+        if (r->specificity() == 0) {
+          warning(v->source(), "'remote_ip_ranges': " + r->to_string() + " matches every " +
+                                   (r->first.family == IpFamily::v4 ? "IPv4" : "IPv6") + " client");
+        }
+        c.remote_ip_ranges.push_back(*r);
+      }
+      if (auto* node = t->get("remote_ip_ranges"); node && node->is_array() && node->as_array()->empty()) {
+        error(node->source(), "'remote_ip_ranges' is empty, so no client could connect; "
+                              "leave the key out to accept every client");
+      }
+
+      read_size(*t, "max_message_size", c.max_message_size);
+      read_unsigned(*t, "max_recipients", c.max_recipients, 1, 100000);
+      read_string(*t, "banner", c.banner);
+      read_unsigned(*t, "max_errors", c.max_errors, 1, 1000);
+      read_unsigned(*t, "max_connections", c.max_connections, 1, 1000000);
+      read_unsigned(*t, "max_connections_per_ip", c.max_connections_per_ip, 1, 1000000);
+      read_unsigned(*t, "max_hop_count", c.max_hop_count, 1, 1000);
+      read_duration(*t, "command_timeout", c.command_timeout);
+      read_duration(*t, "data_timeout", c.data_timeout);
+      read_bool(*t, "protocol_log", c.protocol_log);
+
+      if (result_.errors.size() == errors_before) {
+        connector_warnings(*t, c);
+        loaded.emplace_back(std::move(c), t);
+      }
+    }
+    check_ambiguous(loaded);
+    for (auto& [c, t] : loaded) config_.receive_connectors.push_back(std::move(c));
+  }
+
+  void connector_warnings(const toml::table& t, const ReceiveConnector& c) {
+    const std::string who = "receive connector '" + c.name + "': ";
+    if (c.usage == ConnectorUsage::relay && c.remote_ip_ranges.empty()) {
+      error(t.source(), who + "usage = \"relay\" without remote_ip_ranges would relay for anyone "
+                              "(an open relay); list the networks allowed to relay");
+    }
+    if (auto* v = t.get("command_timeout"); v && c.command_timeout < std::chrono::minutes(5)) {
+      warning(v->source(), who + "command_timeout " + format_duration(c.command_timeout) +
+                               " is below the 5 minutes of RFC 5321 §4.5.3.2.7; slow clients may be cut off");
+    }
+    if (auto* v = t.get("max_connections_per_ip"); v && c.max_connections_per_ip > c.max_connections) {
+      warning(v->source(), who + "max_connections_per_ip is above max_connections, so it never applies");
+    }
+  }
+
+  // Two connectors on one listen address with the same remote_ip_ranges: no rule decides
+  // which one serves a client. Port 0 listeners are distinct sockets, never shared.
+  void check_ambiguous(const std::vector<std::pair<ReceiveConnector, const toml::table*>>& loaded) {
+    auto key = [](const ReceiveConnector& c) {
+      auto ranges = c.remote_ip_ranges;
+      std::sort(ranges.begin(), ranges.end(), [](const IpRange& a, const IpRange& b) {
+        return std::tie(a.first.family, a.first.bytes, a.last.bytes) <
+               std::tie(b.first.family, b.first.bytes, b.last.bytes);
+      });
+      ranges.erase(std::unique(ranges.begin(), ranges.end()), ranges.end());
+      return ranges;
+    };
+    for (size_t i = 0; i < loaded.size(); ++i) {
+      for (size_t j = 0; j < i; ++j) {
+        const ReceiveConnector& a = loaded[j].first;
+        const ReceiveConnector& b = loaded[i].first;
+        for (const ListenAddress& l : b.listen) {
+          if (l.port == 0 || std::find(a.listen.begin(), a.listen.end(), l) == a.listen.end()) continue;
+          if (key(a) != key(b)) continue;
+          const toml::node* where = loaded[i].second->get("listen");
+          error(where ? where->source() : loaded[i].second->source(),
+                "receive connectors '" + a.name + "' and '" + b.name + "' both listen on " + l.to_string() +
+                    " with the same remote_ip_ranges, so neither can be chosen; give one of them "
+                    "narrower remote_ip_ranges or another address");
+        }
+      }
+    }
+  }
+
+  std::string source_;
+  Config config_;
+  LoadResult result_;
+};
+
+}  // namespace
+
+std::string check_domain_name(std::string_view name) {
+  const std::string quoted = "'" + std::string(name) + "'";
+  if (name.empty()) return "the domain is empty";
+  if (name.size() > 253) return quoted + " is longer than 253 characters";
+  if (std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+    return quoted + " is not ASCII; write an internationalized domain in its xn-- form";
+  }
+  if (name.back() == '.') return quoted + " ends with a dot; leave the trailing dot out";
+  size_t start = 0;
+  while (start <= name.size()) {
+    const size_t end = std::min(name.find('.', start), name.size());
+    const std::string_view label = name.substr(start, end - start);
+    if (label.empty()) return quoted + " has an empty label";
+    if (label.size() > 63) return quoted + " has a label longer than 63 characters";
+    for (char c : label) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') {
+        return quoted + " is not a domain name: '" + std::string(1, c) + "' is not allowed (letters, digits, '-', '.')";
+      }
+    }
+    if (label.front() == '-' || label.back() == '-') {
+      return quoted + " is not a domain name: a label cannot begin or end with '-'";
+    }
+    start = end + 1;
+  }
+  return "";
+}
+
+std::string check_mailbox(std::string_view address) {
+  const std::string quoted = "'" + std::string(address) + "'";
+  const auto at = address.rfind('@');
+  if (at == std::string_view::npos) return quoted + " is not an address (expected local@domain)";
+  const std::string_view local = address.substr(0, at);
+  if (local.empty()) return quoted + " has an empty local part";
+  if (local.size() > 64) return quoted + " has a local part longer than 64 characters (RFC 5321 §4.5.3.1.1)";
+  if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos) {
+    return quoted + ": the local part cannot begin or end with '.' or contain '..'";
+  }
+  for (char c : local) {
+    if (c != '.' && !is_atext(c)) {
+      return quoted + ": '" + std::string(1, c) + "' is not allowed in a local part";
+    }
+  }
+  if (auto why = check_domain_name(address.substr(at + 1)); !why.empty()) return quoted + ": " + why;
+  return "";
+}
+
+LoadResult load_string(std::string_view text, const std::string& source_name) {
+  return Loader(source_name).run(text);
+}
+
+LoadResult load_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadResult result;
+    result.errors.push_back(Diagnostic{path, 0, 0, std::string("cannot read the file: ") + std::strerror(errno)});
+    return result;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return load_string(text.str(), path);
+}
+
+}  // namespace sluice::config
