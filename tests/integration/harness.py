@@ -90,7 +90,8 @@ class Config:
         self.aliases = {"postmaster": ["alice"], "team": ["alice", "bob"]}
         self.max_message_size = "1MB"
         self.max_recipients = 5
-        self.extra = ""  # appended verbatim (for tests that need more)
+        self.extra = ""  # appended verbatim to the config (for tests that need more)
+        self.aliases_extra = ""  # appended verbatim to the aliases file
 
     def render(self, root):
         var = os.path.join(root, "var")
@@ -131,7 +132,7 @@ class Config:
         out = ["# aliases(5), written by the integration harness"]
         for name, targets in self.aliases.items():
             out.append("%s: %s" % (name, ", ".join(targets)))
-        return "\n".join(out) + "\n"
+        return "\n".join(out) + "\n" + self.aliases_extra
 
 
 class Daemon:
