@@ -1,0 +1,497 @@
+// smtp/server_session.cpp: the SMTP server session state machine; see server_session.hpp
+// for what it owns and the choices it makes.
+#include "smtp/server_session.hpp"
+
+#include <utility>
+
+#include "base/assert.hpp"
+#include "smtp/esmtp_params.hpp"
+#include "smtp/received_header.hpp"
+
+namespace sluice::smtp {
+namespace {
+
+// RFC 5321 §4.5.3.1.4: a command line is at most 512 octets with its CRLF. Input beyond that
+// without a line end is discarded up to the next LF, so the buffer never grows unbounded.
+constexpr size_t kMaxRawLine = kMaxCommandLine + 2;
+
+std::string_view trim_cr(std::string_view s) {
+  if (!s.empty() && s.back() == '\r') s.remove_suffix(1);
+  return s;
+}
+
+// TLS/AUTH seam: AUTH lines carry credentials; the protocol log sees "AUTH <mech> ****".
+std::string masked_for_log(std::string_view line, Verb verb) {
+  if (verb != Verb::auth) return std::string(line);
+  const size_t mech_start = line.find_first_not_of(' ', 4);
+  if (mech_start == std::string_view::npos) return std::string(line);
+  const size_t mech_end = line.find(' ', mech_start);
+  if (mech_end == std::string_view::npos) return std::string(line);
+  return std::string(line.substr(0, mech_end)) + " ****";
+}
+
+Reply reply_of(const Error& e, Reply fallback) { return e.reply ? *e.reply : std::move(fallback); }
+
+bool has_mail_esmtp_params(const MailFromArgs& a) {
+  return a.size_given || a.body_given || a.smtputf8 || a.ret != DsnRet::unspecified || !a.envid.empty() ||
+         !a.auth.empty();
+}
+
+bool has_rcpt_esmtp_params(const RcptToArgs& a) { return a.notify.specified || !a.orcpt.empty(); }
+
+const Reply kNeedHelo{503, "5.5.1", "Error: send HELO/EHLO first"};
+const Reply kNeedMail{503, "5.5.1", "Error: need MAIL command"};
+const Reply kNoValidRecipients{554, "5.5.1", "Error: no valid recipients"};
+const Reply kTooBig{552, "5.3.4", "Error: message size exceeds fixed maximum message size"};
+const Reply kNotImplemented{502, "5.5.1", "Error: command not implemented"};
+
+}  // namespace
+
+const char* ServerSession::state_name(State s) {
+  switch (s) {
+    case State::connected: return "connected";
+    case State::ready: return "ready";
+    case State::data: return "data";
+    case State::bdat: return "bdat";
+    case State::committing: return "committing";
+    case State::closed: return "closed";
+  }
+  return "unknown";
+}
+
+void ServerSession::Transaction::reset() {
+  has_mail = false;
+  used_bdat = false;
+  envelope = Envelope{};
+  reader.reset();
+}
+
+ServerSession::ServerSession(const SessionSettings& settings, SessionPolicy& policy,
+                             SessionObserver& observer, const Clock& clock, ClientInfo client)
+    : settings_(settings),
+      policy_(policy),
+      observer_(observer),
+      clock_(clock),
+      client_(std::move(client)),
+      tx_(settings.max_message_size) {
+  if (auto refusal = policy_.check_connect(client_)) {
+    close_with(*refusal);  // RFC 5321 §3.1: 554 instead of the greeting
+    return;
+  }
+  reply(Reply(220, "", settings_.hostname + " " + settings_.banner_text));
+}
+
+void ServerSession::set_state(State s) {
+  if (s == state_) return;
+  state_ = s;
+  observer_.on_info(state_name(s), "session state");
+}
+
+void ServerSession::reply(const Reply& r) {
+  observer_.on_reply(r);
+  output_ += r.wire();
+}
+
+void ServerSession::close_with(const Reply& r) {
+  reply(r);
+  tx_.reset();
+  pending_.reset();
+  set_state(State::closed);
+}
+
+void ServerSession::protocol_error(const Reply& r) {
+  reply(r);
+  ++errors_;
+  if (settings_.max_errors > 0 && errors_ >= settings_.max_errors) {
+    close_with(Reply(421, "4.7.0", settings_.hostname + " Error: too many errors"));
+  }
+}
+
+void ServerSession::feed(std::string_view bytes) {
+  if (state_ == State::closed) return;
+  input_.append(bytes);
+}
+
+std::string ServerSession::take_output() { return std::exchange(output_, std::string()); }
+
+bool ServerSession::closed() const { return state_ == State::closed; }
+
+std::chrono::seconds ServerSession::current_timeout() const {
+  return state_ == State::data || state_ == State::bdat ? settings_.data_block_timeout
+                                                        : settings_.command_timeout;
+}
+
+SessionAction ServerSession::poll() {
+  // Every pass consumes input or changes state, and input is finite: the loop ends.
+  while (true) {
+    switch (state_) {
+      case State::closed:
+        input_.clear();
+        input_pos_ = 0;
+        return SessionAction::close;
+      case State::committing:
+        return SessionAction::submit;
+      case State::data:
+      case State::bdat: {
+        const std::string_view rest = std::string_view(input_).substr(input_pos_);
+        input_pos_ += tx_.reader.consume(rest);
+        if (!tx_.reader.done()) break;  // needs more input
+        if (state_ == State::data) {
+          finish_message(true);
+        } else {
+          end_of_chunk();
+        }
+        continue;
+      }
+      case State::connected:
+      case State::ready: {
+        std::string line;
+        if (!next_line(line)) break;
+        handle_line(line);
+        continue;
+      }
+    }
+    // Waiting for input: drop what has been consumed (at most one partial line remains in
+    // command state; content is consumed as it comes).
+    input_.erase(0, input_pos_);
+    input_pos_ = 0;
+    return SessionAction::need_input;
+  }
+}
+
+bool ServerSession::next_line(std::string& line) {
+  while (input_pos_ < input_.size()) {
+    const size_t lf = input_.find('\n', input_pos_);
+    if (discarding_long_line_) {
+      if (lf == std::string::npos) {
+        input_pos_ = input_.size();
+        return false;
+      }
+      input_pos_ = lf + 1;
+      discarding_long_line_ = false;
+      protocol_error(Reply(500, "5.5.2", "Error: line too long"));
+      if (state_ == State::closed) return false;
+      continue;
+    }
+    if (lf == std::string::npos) {
+      if (input_.size() - input_pos_ > kMaxRawLine) {
+        discarding_long_line_ = true;
+        input_pos_ = input_.size();
+      }
+      return false;
+    }
+    // CRLF ends a command line; a bare LF is accepted too (lenient, like Postfix). This is
+    // safe here: it never applies inside message content, where only CRLF.CRLF ends data.
+    const std::string_view raw = trim_cr(std::string_view(input_).substr(input_pos_, lf - input_pos_));
+    input_pos_ = lf + 1;
+    if (raw.size() > kMaxCommandLine) {
+      protocol_error(Reply(500, "5.5.2", "Error: line too long"));
+      if (state_ == State::closed) return false;
+      continue;
+    }
+    line.assign(raw);
+    return true;
+  }
+  return false;
+}
+
+void ServerSession::handle_line(std::string_view line) {
+  auto parsed = parse_command(line);
+  observer_.on_command(masked_for_log(line, parsed ? parsed->verb : Verb::unknown));
+  if (!parsed) {
+    protocol_error(reply_of(parsed.error(), Reply(500, "5.5.2", "Error: syntax error")));
+    return;
+  }
+  const Command& cmd = *parsed;
+  if (cmd.verb != Verb::bdat) bdat_failed_ = false;  // the failed chunk pipeline is over
+
+  switch (cmd.verb) {
+    case Verb::helo: handle_helo(cmd, false); return;
+    case Verb::ehlo: handle_helo(cmd, true); return;
+    case Verb::mail: handle_mail(cmd); return;
+    case Verb::rcpt: handle_rcpt(cmd); return;
+    case Verb::data: handle_data(); return;
+    case Verb::bdat: handle_bdat(cmd); return;
+    case Verb::rset:
+      tx_.reset();
+      reply(Reply(250, "2.0.0", "Ok"));
+      return;
+    case Verb::noop: reply(Reply(250, "2.0.0", "Ok")); return;
+    case Verb::quit:
+      close_with(Reply(221, "2.0.0", "Bye"));
+      return;
+    case Verb::vrfy:
+      // RFC 5321 §3.5.3: never confirm or deny a user (address harvesting).
+      reply(Reply(252, "2.5.2", "Cannot VRFY user, but will accept message and attempt delivery"));
+      return;
+    case Verb::expn: reply(kNotImplemented); return;
+    case Verb::help:
+      reply(Reply(214, "2.0.0", "sluice: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY; see RFC 5321"));
+      return;
+    case Verb::starttls:  // TLS/AUTH seam: not offered yet
+    case Verb::auth:
+      reply(kNotImplemented);
+      return;
+    case Verb::unknown:
+      protocol_error(Reply(500, "5.5.2", "Error: command not recognized"));
+      return;
+  }
+}
+
+Reply ServerSession::ehlo_reply() const {
+  std::vector<std::string> lines{settings_.hostname};
+  if (settings_.pipelining) lines.emplace_back("PIPELINING");
+  lines.emplace_back(settings_.max_message_size == 0 ? std::string("SIZE")
+                                                     : "SIZE " + std::to_string(settings_.max_message_size));
+  if (settings_.eightbitmime) lines.emplace_back("8BITMIME");
+  lines.emplace_back("ENHANCEDSTATUSCODES");
+  if (settings_.smtputf8) lines.emplace_back("SMTPUTF8");
+  if (settings_.chunking) lines.emplace_back("CHUNKING");
+  if (settings_.dsn) lines.emplace_back("DSN");
+  // TLS/AUTH seam: STARTTLS and AUTH <mechanisms> are added here when offered.
+  return Reply(250, "", std::move(lines));
+}
+
+void ServerSession::handle_helo(const Command& cmd, bool extended) {
+  if (auto refusal = policy_.check_helo(cmd.argument)) {
+    reply(*refusal);
+    return;
+  }
+  tx_.reset();  // RFC 5321 §4.1.4: EHLO/HELO also resets the transaction
+  greeted_ = true;
+  esmtp_ = extended;
+  helo_name_ = cmd.argument;
+  set_state(State::ready);
+  reply(extended ? ehlo_reply() : Reply(250, "", settings_.hostname));
+}
+
+void ServerSession::handle_mail(const Command& cmd) {
+  if (!greeted_) return protocol_error(kNeedHelo);
+  if (tx_.has_mail) return protocol_error(Reply(503, "5.5.1", "Error: nested MAIL command"));
+  auto args = parse_mail_from(cmd.argument);
+  if (!args) return protocol_error(reply_of(args.error(), Reply(501, "5.5.4", "Syntax: MAIL FROM:<address>")));
+  if (!esmtp_ && has_mail_esmtp_params(*args)) {
+    return protocol_error(Reply(555, "5.5.4", "Error: ESMTP parameters need EHLO"));
+  }
+  if (args->smtputf8 && !settings_.smtputf8) return protocol_error(Reply(555, "5.5.4", "Unsupported parameter SMTPUTF8"));
+  if (args->body == BodyType::eight_bit_mime && !settings_.eightbitmime) {
+    return protocol_error(Reply(555, "5.5.4", "Unsupported parameter BODY=8BITMIME"));
+  }
+  if (args->body == BodyType::binary_mime) {  // BINARYMIME is not offered (RFC 3030 §3)
+    return protocol_error(Reply(555, "5.5.4", "Unsupported parameter BODY=BINARYMIME"));
+  }
+  if ((args->ret != DsnRet::unspecified || !args->envid.empty()) && !settings_.dsn) {
+    return protocol_error(Reply(555, "5.5.4", "Unsupported parameter (DSN is not offered)"));
+  }
+  if (!args->auth.empty()) {  // TLS/AUTH seam: AUTH= is meaningful once AUTH is offered
+    return protocol_error(Reply(555, "5.5.4", "Unsupported parameter AUTH"));
+  }
+  if (settings_.max_message_size != 0 && args->size > settings_.max_message_size) {
+    // RFC 1870 §6.2: a declared size above the limit is refused at MAIL.
+    reply(kTooBig);
+    return;
+  }
+  if (auto refusal = policy_.check_mail_from(*args)) {
+    reply(*refusal);
+    return;
+  }
+  tx_.reset();
+  tx_.has_mail = true;
+  Envelope& env = tx_.envelope;
+  env.mail_from = args->path.address();
+  env.body = args->body;
+  env.smtputf8 = args->smtputf8;
+  env.ret = args->ret;
+  env.envid = args->envid;
+  env.declared_size = args->size;
+  reply(Reply(250, "2.1.0", "Ok"));
+}
+
+void ServerSession::handle_rcpt(const Command& cmd) {
+  if (!greeted_) return protocol_error(kNeedHelo);
+  if (!tx_.has_mail) return protocol_error(kNeedMail);
+  auto args = parse_rcpt_to(cmd.argument, tx_.envelope.smtputf8);
+  if (!args) return protocol_error(reply_of(args.error(), Reply(501, "5.5.4", "Syntax: RCPT TO:<address>")));
+  if (!esmtp_ && has_rcpt_esmtp_params(*args)) {
+    return protocol_error(Reply(555, "5.5.4", "Error: ESMTP parameters need EHLO"));
+  }
+  if (has_rcpt_esmtp_params(*args) && !settings_.dsn) {
+    return protocol_error(Reply(555, "5.5.4", "Unsupported parameter (DSN is not offered)"));
+  }
+  if (tx_.envelope.recipients.size() >= settings_.max_recipients) {
+    reply(Reply(452, "4.5.3", "Error: too many recipients"));
+    return;
+  }
+  if (auto refusal = policy_.check_rcpt(*args, tx_.envelope)) {
+    reply(*refusal);
+    return;
+  }
+  tx_.envelope.recipients.push_back(Recipient{args->path.address(), args->notify, args->orcpt});
+  reply(Reply(250, "2.1.5", "Ok"));
+}
+
+void ServerSession::handle_data() {
+  if (!greeted_) return protocol_error(kNeedHelo);
+  if (!tx_.has_mail) return protocol_error(kNeedMail);
+  if (tx_.used_bdat) return protocol_error(Reply(503, "5.5.1", "Error: DATA after BDAT in one transaction"));
+  if (tx_.envelope.recipients.empty()) {
+    reply(kNoValidRecipients);  // RFC 2920 §3.1: also after a pipeline of refused RCPTs
+    return;
+  }
+  tx_.reader.begin_data();
+  set_state(State::data);
+  reply(Reply(354, "", "End data with <CR><LF>.<CR><LF>"));
+}
+
+void ServerSession::handle_bdat(const Command& cmd) {
+  auto args = parse_bdat(cmd.argument);
+  if (!args) return protocol_error(reply_of(args.error(), Reply(501, "5.5.4", "Syntax: BDAT <size> [LAST]")));
+
+  // The chunk's octets follow the command whatever we answer: a refused chunk is skipped
+  // exactly, so its content can never be read as commands.
+  chunk_size_ = args->size;
+  chunk_last_ = args->last;
+  chunk_refusal_.reset();
+  chunk_refusal_counts_ = false;
+  if (!settings_.chunking || !esmtp_) {
+    chunk_refusal_ = kNotImplemented;
+  } else if (bdat_failed_) {
+    chunk_refusal_ = Reply(503, "5.5.1", "Error: chunk discarded after a failed BDAT");
+  } else if (!greeted_ || !tx_.has_mail) {
+    chunk_refusal_ = greeted_ ? kNeedMail : kNeedHelo;
+    chunk_refusal_counts_ = true;
+  } else if (tx_.envelope.recipients.empty()) {
+    chunk_refusal_ = kNoValidRecipients;
+  }
+  if (chunk_refusal_) {
+    tx_.reader.begin_chunk(chunk_size_, true);
+  } else {
+    tx_.used_bdat = true;
+    tx_.reader.begin_chunk(chunk_size_, false);
+  }
+  set_state(State::bdat);
+}
+
+void ServerSession::end_of_chunk() {
+  set_state(command_state());
+  if (chunk_refusal_) {
+    bdat_failed_ = true;
+    const Reply r = *std::exchange(chunk_refusal_, std::nullopt);
+    if (chunk_refusal_counts_) {
+      protocol_error(r);
+    } else {
+      reply(r);
+    }
+    return;
+  }
+  if (tx_.reader.too_big()) {
+    // RFC 3030 §4.2: the transaction failed; chunks already in the pipeline are discarded.
+    bdat_failed_ = !chunk_last_;
+    tx_.reset();
+    reply(kTooBig);
+    return;
+  }
+  if (!chunk_last_) {
+    reply(Reply(250, "2.0.0", std::to_string(chunk_size_) + " octets received"));
+    return;
+  }
+  finish_message(false);
+}
+
+void ServerSession::finish_message(bool from_data) {
+  set_state(command_state());
+  if (tx_.reader.too_big()) {
+    tx_.reset();
+    reply(kTooBig);
+    return;
+  }
+  if (from_data && tx_.reader.bare_line_ending()) {
+    tx_.reset();
+    reply(Reply(550, "5.6.0", "Message rejected: bare LF or CR in the message (RFC 5321 section 2.3.8)"));
+    return;
+  }
+  const std::string& content = tx_.reader.content();
+  if (count_received_headers(content) > settings_.max_hop_count) {
+    tx_.reset();
+    reply(Reply(554, "5.4.6", "Error: too many hops"));  // RFC 5321 §6.3: a mail loop
+    return;
+  }
+
+  Envelope env = std::move(tx_.envelope);
+  env.queue_id = policy_.new_queue_id();
+  env.connector = settings_.connector;
+  env.client_ip = client_.ip;
+  env.client_port = client_.port;
+  env.client_helo = helo_name_;
+  // RFC 3848 (TLS/AUTH seam: ESMTPS/ESMTPA/ESMTPSA and UTF8SMTPS/A come with TLS and AUTH).
+  env.protocol = !esmtp_ ? "SMTP" : env.smtputf8 ? "UTF8SMTP" : "ESMTP";
+  env.message_id = find_message_id(content);
+  const SystemTime now = clock_.now();
+  env.received_at_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+
+  ReceivedInfo info;
+  info.helo = helo_name_;
+  info.reverse_name = client_.reverse_name;
+  info.ip = client_.ip;
+  info.hostname = settings_.hostname;
+  info.protocol = env.protocol;
+  info.queue_id = env.queue_id;
+  if (env.recipients.size() == 1) info.for_recipient = env.recipients.front().address;
+  info.when = now;
+
+  Message m;
+  m.content = make_received_header(info);
+  m.content += content;
+  m.envelope = std::move(env);
+  tx_.reset();
+  committing_id_ = m.envelope.queue_id;
+  pending_ = std::move(m);
+  set_state(State::committing);
+}
+
+Message ServerSession::take_message() {
+  SLUICE_ASSERT(state_ == State::committing && pending_.has_value());
+  Message m = std::move(*pending_);
+  pending_.reset();
+  return m;
+}
+
+void ServerSession::on_submitted(const Result<void>& committed) {
+  SLUICE_ASSERT(state_ == State::committing);
+  pending_.reset();
+  set_state(command_state());
+  if (committed) {
+    observer_.on_info("queued as " + committing_id_, "message accepted");
+    reply(Reply(250, "2.0.0", "Ok: queued as " + committing_id_));
+  } else {
+    reply(reply_of(committed.error(), Reply(451, "4.3.0", "Error: message not saved, try again later")));
+  }
+  if (shutdown_after_commit_) {
+    close_with(Reply(421, "4.3.2", settings_.hostname + " Service shutting down"));
+  }
+}
+
+void ServerSession::on_timeout() {
+  if (state_ == State::closed) return;
+  close_with(Reply(421, "4.4.2", settings_.hostname + " Error: timeout exceeded"));
+}
+
+void ServerSession::on_eof() {
+  if (state_ == State::closed) return;
+  observer_.on_info("client disconnected", "connection closed");
+  tx_.reset();
+  pending_.reset();
+  set_state(State::closed);
+}
+
+void ServerSession::on_shutdown() {
+  if (state_ == State::closed) return;
+  if (state_ == State::committing) {
+    shutdown_after_commit_ = true;  // answer the message first: it may be on disk already
+    return;
+  }
+  close_with(Reply(421, "4.3.2", settings_.hostname + " Service shutting down"));
+}
+
+}  // namespace sluice::smtp
