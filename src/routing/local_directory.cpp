@@ -129,7 +129,12 @@ Result<std::vector<std::string>> LocalDirectory::expand(std::string_view address
 
   Expansion ex;
   ex.origin = n.local + "@" + n.domain;
-  if (auto r = expand_local(n.local, n.domain, 0, ex); !r) return fail(std::move(r.error()));
+  if (auto r = expand_local(n.local, n.domain, 0, ex); !r) {
+    // RFC 5321 §4.5.1: postmaster must work even when its alias is broken (Debian's default
+    // "postmaster: root" with no user root); warnings() reports the broken alias.
+    if (is_postmaster(n.local)) return std::vector<std::string>{postmaster_fallback_};
+    return fail(std::move(r.error()));
+  }
   return std::move(ex.out);
 }
 
@@ -200,7 +205,10 @@ std::vector<std::string> LocalDirectory::warnings() const {
   // Expanding every alias in every domain finds dangling targets and loops before mail does.
   for (const auto& [name, entry] : aliases_.entries()) {
     for (const auto& d : domains_) {
-      auto r = expand(name + "@" + d);
+      // expand_local, not expand: expand() hides a broken postmaster alias from mail.
+      Expansion ex;
+      ex.origin = name + "@" + d;
+      auto r = expand_local(name, d, 0, ex);
       if (!r) out.push_back(entry.origin + ": alias '" + name + "' in domain " + d + ": " + r.error().context);
     }
   }

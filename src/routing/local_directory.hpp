@@ -60,6 +60,8 @@ class LocalDirectory {
   //   550 5.4.6 alias loop — a chain comes back to an alias already being expanded, or is
   //     deeper than kMaxAliasDepth. An alias that names itself ("bob: bob, carol") means
   //     bob's own mailbox, as in sendmail and Postfix, and is not a loop.
+  // Postmaster never fails: if its alias expansion fails, it goes to the mailbox described
+  // at lookup() (and warnings() names the broken alias).
   Result<std::vector<std::string>> expand(std::string_view address) const;
 
   // Problems an admin should see on `sluice config check` and at reload: no postmaster,

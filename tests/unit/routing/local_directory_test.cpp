@@ -184,8 +184,22 @@ TEST(LocalDirectoryTest, PostmasterWithAliasFollowsIt) {
   auto bare = d.expand("Postmaster");
   ASSERT_TRUE(bare.has_value()) << bare.error().context;
   EXPECT_EQ(*bare, Targets{"alice@example.test"});
-  auto other = d.expand("postmaster@other.test");  // bare "alice" in other.test: unknown
-  EXPECT_FALSE(other.has_value());
+  // Bare "alice" in other.test names nobody: postmaster still gets through, to the
+  // configured postmaster mailbox, and the admin is told.
+  auto other = d.expand("postmaster@other.test");
+  ASSERT_TRUE(other.has_value()) << other.error().context;
+  EXPECT_EQ(*other, Targets{"postmaster@example.test"});
+  EXPECT_TRUE(contains(d.warnings(), "alias 'postmaster' in domain other.test: alias postmaster@other.test names "
+                                     "alice@other.test"));
+}
+
+TEST(LocalDirectoryTest, DebianDefaultPostmasterToRootStillDelivers) {
+  const LocalDirectory d({"example.test"}, {"alice@example.test"}, aliases("postmaster: root\n"));
+  EXPECT_EQ(d.lookup("postmaster@example.test"), LookupResult::alias);
+  auto r = d.expand("Postmaster");
+  ASSERT_TRUE(r.has_value()) << r.error().context;
+  EXPECT_EQ(*r, Targets{"postmaster@example.test"});
+  EXPECT_TRUE(contains(d.warnings(), "names root@example.test, which has no mailbox"));
 }
 
 TEST(LocalDirectoryTest, PostmasterWithoutAliasGoesToConfiguredPostmasterUser) {
