@@ -8,6 +8,8 @@
 # Prints one line "SECONDS EXIT_CODE" on stdout. The child inherits stdin/stderr; its stdout
 # goes to our stderr so the one line we print stays machine-readable. On timeout the
 # child's whole process group is terminated and the exit code is 124, as timeout(1) does.
+# SIGTERM/SIGINT to us end the child's group too (it runs in its own session, so a signal
+# meant for the benchmark would not otherwise reach it).
 import os
 import signal
 import subprocess
@@ -22,6 +24,17 @@ def main() -> int:
     limit = float(sys.argv[1])
     start = time.monotonic()
     child = subprocess.Popen(sys.argv[2:], stdout=sys.stderr, start_new_session=True)
+
+    def stop(signum, _frame):
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        child.wait()
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         rc = child.wait(timeout=limit)
     except subprocess.TimeoutExpired:
