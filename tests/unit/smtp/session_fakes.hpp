@@ -94,7 +94,8 @@ class Driver {
       }
       if (a == SessionAction::need_input) break;
       Message m = session_.take_message();
-      if (fail_next_commit_) {
+      ++commits_;
+      if (fail_next_commit_ || commits_ == fail_commit_number_) {
         fail_next_commit_ = false;
         session_.on_submitted(fail(ErrorClass::transient, Reply(452, "4.3.1", "Insufficient system storage")));
       } else {
@@ -120,6 +121,8 @@ class Driver {
   const std::string& all_output() const { return all_output_; }
   bool saw_close() const { return saw_close_; }
   void fail_next_commit() { fail_next_commit_ = true; }
+  // The n-th commit attempt (1-based) fails with 452 4.3.1.
+  void fail_commit_number(int n) { fail_commit_number_ = n; }
 
  private:
   SessionSettings settings_;
@@ -132,6 +135,8 @@ class Driver {
   std::vector<Message> committed_;
   bool saw_close_ = false;
   bool fail_next_commit_ = false;
+  int commits_ = 0;
+  int fail_commit_number_ = 0;
 };
 
 inline SessionSettings test_settings() {
