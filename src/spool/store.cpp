@@ -13,14 +13,24 @@
 // - WAL recovery kPointInTimeRecovery: after a crash, replay stops at the first torn record.
 //   Only a write whose sync never returned can be torn, and that write was never answered
 //   250, so nothing acknowledged is lost and nothing half-written is loaded.
-// - A failed write (ENOSPC) puts RocksDB into a background-error state where every later
-//   write fails; the next write first calls DB::Resume(), so the spool comes back by itself
-//   once space returns, without a restart.
+// - A failed write (ENOSPC, EIO) puts RocksDB into a background-error state where every
+//   later write fails. We do not use DB::Resume() to leave it: in 7.8 a Resume that fails
+//   while the disk is still full escalates the error to unrecoverable, and a Resume that
+//   succeeds may keep appending to the WAL whose tail holds the torn record of the failed
+//   write — a later crash would then stop replay at that record and lose acknowledged
+//   mail. Instead the next write probes the disk (a small synced file) and, if that
+//   works, closes and reopens the DB: reopening replays the WAL, treats the torn tail as
+//   its end (it was never acknowledged), flushes what it recovered and starts a fresh WAL.
+//   While the probe fails the spool stays open for reads and answers 452 to writes.
+//   RocksDB's own background recovery is turned off (ManualRecovery) so it cannot race us.
 #include "spool/store.hpp"
 
 #include <rocksdb/db.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
+
+#include <rocksdb/env.h>
 
 #include <system_error>
 
@@ -53,6 +63,16 @@ rocksdb::WriteOptions synced() {
   return w;
 }
 
+// See the file comment: the Store recovers by itself on the next write.
+class ManualRecovery final : public rocksdb::EventListener {
+ public:
+  const char* Name() const override { return "sluice.spool.ManualRecovery"; }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
+                            bool* auto_recovery) override {
+    *auto_recovery = false;
+  }
+};
+
 rocksdb::Options make_options(const StoreOptions& o) {
   rocksdb::Options opt;
   opt.create_if_missing = true;
@@ -62,13 +82,15 @@ rocksdb::Options make_options(const StoreOptions& o) {
   opt.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   opt.max_background_jobs = 2;
   opt.keep_log_file_num = 5;
+  opt.listeners.push_back(std::make_shared<ManualRecovery>());
   if (o.env != nullptr) opt.env = o.env;
   return opt;
 }
 
 }  // namespace
 
-Store::Store(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
+Store::Store(std::filesystem::path dir, StoreOptions options, std::unique_ptr<rocksdb::DB> db)
+    : dir_(std::move(dir)), options_(options), db_(std::move(db)) {}
 
 Store::~Store() {
   if (db_) {
@@ -85,30 +107,68 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, Sto
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(make_options(options), dir.string(), &raw);
   if (!s.ok()) return fail(ErrorClass::io, "cannot open spool " + dir.string() + ": " + s.ToString());
-  return std::unique_ptr<Store>(new Store(std::unique_ptr<rocksdb::DB>(raw)));
+  return std::unique_ptr<Store>(new Store(dir, options, std::unique_ptr<rocksdb::DB>(raw)));
 }
 
 Failure Store::write_failed(const rocksdb::Status& s, std::string_view what) const {
   needs_recovery_.store(true);
+  // Until we have recovered from a full disk, whatever a later attempt says, the cause is
+  // still the full disk: keep answering 452 so clients retry rather than think we are broken.
+  if (s.IsNoSpace()) disk_full_.store(true);
   std::string context = "spool: " + std::string(what) + ": " + s.ToString();
-  if (s.IsNoSpace())
+  if (disk_full_.load())
     return fail(ErrorClass::transient, std::move(context), Reply{452, "4.3.1", "Insufficient system storage"});
   return fail(ErrorClass::io, std::move(context), Reply{451, "4.3.0", "Local error in processing"});
 }
 
+Failure Store::closed_error() const {
+  if (disk_full_.load())
+    return fail(ErrorClass::transient, "spool: closed after a full disk, not reopened yet",
+                Reply{452, "4.3.1", "Insufficient system storage"});
+  return fail(ErrorClass::io, "spool: closed after an I/O error, not reopened yet",
+              Reply{451, "4.3.0", "Local error in processing"});
+}
+
+rocksdb::Status Store::probe_disk() const {
+  rocksdb::Env* env = options_.env != nullptr ? options_.env : rocksdb::Env::Default();
+  const std::string name = (dir_ / "space-probe").string();
+  std::unique_ptr<rocksdb::WritableFile> file;
+  rocksdb::Status s = env->NewWritableFile(name, &file, rocksdb::EnvOptions());
+  if (s.ok()) {
+    // 64 KiB: about what reopening needs (a new WAL, a MANIFEST record, a small SST).
+    const std::string block(64 << 10, '\0');
+    s = file->Append(block);
+    if (s.ok()) s = file->Sync();
+    rocksdb::Status c = file->Close();
+    if (s.ok()) s = c;
+  }
+  (void)env->DeleteFile(name);
+  return s;
+}
+
 Result<void> Store::recover_if_needed() const {
   if (!needs_recovery_.load()) return ok();
-  std::lock_guard lock(recover_mu_);
+  std::unique_lock lock(db_mu_);
   if (!needs_recovery_.load()) return ok();  // another writer recovered meanwhile
-  rocksdb::Status s = db_->Resume();
-  if (!s.ok()) return write_failed(s, "still failing after an earlier write error");
+  if (rocksdb::Status s = probe_disk(); !s.ok()) return write_failed(s, "disk still unusable");
+  if (db_) {
+    (void)db_->Close();  // fails with the background error; the WAL has every acknowledged write
+    db_.reset();
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(make_options(options_), dir_.string(), &raw);
+  if (!s.ok()) return write_failed(s, "cannot reopen the spool");
+  db_.reset(raw);
   needs_recovery_.store(false);
+  disk_full_.store(false);
   return ok();
 }
 
 Result<void> Store::write_messages(std::span<smtp::Message* const> messages) {
   if (messages.empty()) return ok();
   if (auto r = recover_if_needed(); !r) return r;
+  std::shared_lock db_lock(db_mu_);
+  if (!db_) return closed_error();
   rocksdb::WriteBatch batch;
   const char version = static_cast<char>(kContentFormatVersion);
   for (const smtp::Message* msg : messages) {
@@ -130,6 +190,8 @@ Result<void> Store::write_messages(std::span<smtp::Message* const> messages) {
 }
 
 Result<std::string> Store::read_content(std::string_view queue_id) const {
+  std::shared_lock db_lock(db_mu_);
+  if (!db_) return closed_error();
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key(kContentPrefix, queue_id), &value);
   if (s.IsNotFound()) return fail(ErrorClass::permanent, "spool: no content for " + std::string(queue_id));
@@ -148,6 +210,8 @@ Result<std::string> Store::read_content(std::string_view queue_id) const {
 Result<void> Store::update_recipients(std::string_view queue_id, const std::vector<RecipientState>& states) {
   if (auto r = recover_if_needed(); !r) return r;
   std::lock_guard lock(meta_mu_);
+  std::shared_lock db_lock(db_mu_);
+  if (!db_) return closed_error();
   const std::string mkey = key(kMetaPrefix, queue_id);
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), mkey, &value);
@@ -171,6 +235,8 @@ Result<void> Store::update_recipients(std::string_view queue_id, const std::vect
 Result<void> Store::remove(std::string_view queue_id) {
   if (auto r = recover_if_needed(); !r) return r;
   std::lock_guard lock(meta_mu_);
+  std::shared_lock db_lock(db_mu_);
+  if (!db_) return closed_error();
   rocksdb::WriteBatch batch;
   rocksdb::Status s = batch.Delete(key(kMetaPrefix, queue_id));
   if (s.ok()) s = batch.Delete(key(kContentPrefix, queue_id));
@@ -202,6 +268,9 @@ Result<void> Store::quarantine(std::string_view queue_id, std::string_view bad_k
 }
 
 Result<std::vector<SpooledMessage>> Store::load_all(std::vector<QuarantinedRecord>* quarantined) {
+  if (auto r = recover_if_needed(); !r) return fail(r.error());
+  std::shared_lock db_lock(db_mu_);
+  if (!db_) return closed_error();
   std::vector<SpooledMessage> out;
   std::vector<QuarantinedRecord> bad;
   {
@@ -235,6 +304,8 @@ Result<std::vector<SpooledMessage>> Store::load_all(std::vector<QuarantinedRecor
 }
 
 Result<std::vector<std::string>> Store::quarantined_keys() const {
+  std::shared_lock db_lock(db_mu_);
+  if (!db_) return closed_error();
   std::vector<std::string> keys;
   const std::string end = prefix_end(kQuarantinePrefix);
   rocksdb::Slice upper(end);

@@ -3,6 +3,7 @@
 // here, written with a synced WAL write (DESIGN.md, "Durability contract").
 // Owns: the key layout, RocksDB tuning, recovery (load_all), moving damaged records aside,
 // and turning disk-full into 452 4.3.1 (RFC 3463 §3.4 "mail system full", RFC 5321 §4.2.5).
+// Lock order: meta_mu_, then db_mu_.
 // Not: batching commits (committer.hpp), scheduling or retry policy (queue/).
 //
 // Keys (one kind letter, '/', the queue id; queue ids sort by arrival, so iteration order is
@@ -19,6 +20,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -82,22 +84,29 @@ class Store {
   Result<std::vector<std::string>> quarantined_keys() const;
 
  private:
-  explicit Store(std::unique_ptr<rocksdb::DB> db);
+  Store(std::filesystem::path dir, StoreOptions options, std::unique_ptr<rocksdb::DB> db);
 
-  // Before a write: if an earlier write failed, ask RocksDB to leave its background-error
-  // state (DB::Resume). Fails with 452/451 while the disk is still unusable.
+  // Before a write: if an earlier write failed, probe the disk and reopen the DB (see
+  // store.cpp for why not DB::Resume). Fails with 452/451 while the disk is still unusable.
   Result<void> recover_if_needed() const;
+  rocksdb::Status probe_disk() const;
+  Failure closed_error() const;
   // Maps a failed write to an Error and remembers that the DB needs recovering.
   Failure write_failed(const rocksdb::Status& s, std::string_view what) const;
   Result<void> quarantine(std::string_view queue_id, std::string_view bad_key,
                           const std::string& reason) const;
 
-  std::unique_ptr<rocksdb::DB> db_;
+  const std::filesystem::path dir_;
+  const StoreOptions options_;
+  // Shared by every operation, exclusive only while recovery reopens the DB. db_ is null
+  // only after a reopen failed; the next write tries again.
+  mutable std::shared_mutex db_mu_;
+  mutable std::unique_ptr<rocksdb::DB> db_;
   // Serializes read-modify-write of m/ records (update_recipients, remove) so two updates of
   // one message never lose each other; writes of new messages do not take it.
   mutable std::mutex meta_mu_;
-  mutable std::mutex recover_mu_;
   mutable std::atomic<bool> needs_recovery_{false};
+  mutable std::atomic<bool> disk_full_{false};  // the failure that set needs_recovery_ was NoSpace
 };
 
 }  // namespace sluice::spool

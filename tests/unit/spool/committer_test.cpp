@@ -63,14 +63,21 @@ TEST(Committer, ConcurrentCommitsShareBatchesAndEachCallbackRunsOnce) {
   // handed over, so the test does not depend on timing: all 200 must go in one batch.
   std::mutex gate_mu;
   std::condition_variable gate_cv;
-  bool open = false;
+  bool open = false, entered = false;
   {
     Committer committer(**store);
     committer.commit(&msgs[0], [&, first = tally.done_for(0)](Result<void> r) {
       std::unique_lock lock(gate_mu);
+      entered = true;
+      gate_cv.notify_all();
       gate_cv.wait(lock, [&] { return open; });
       first(std::move(r));
     });
+    {
+      // Message 0 is in a batch of its own and its callback holds the committer.
+      std::unique_lock lock(gate_mu);
+      ASSERT_TRUE(gate_cv.wait_for(lock, std::chrono::seconds(60), [&] { return entered; }));
+    }
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t)
       threads.emplace_back([&, t] {
