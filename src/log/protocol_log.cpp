@@ -38,9 +38,11 @@ std::string ProtocolLog::format(SystemTime at, const ProtocolEvent& e) const {
   line.reserve(96 + hostname_.size() + e.connector.size() + e.data.size() + e.context.size());
   line += format_timestamp(at);
   line += ',';
-  line += hostname_;
-  line += '\\';
-  line += e.connector;
+  // Connector names come from the configuration, which may hold a comma: quote as needed.
+  std::string connector_id = hostname_;
+  connector_id += '\\';
+  connector_id += e.connector;
+  append_csv_field(line, connector_id);
   line += ',';
   line += SessionIdGenerator::format(e.session_id);
   line += ',';

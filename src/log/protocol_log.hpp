@@ -22,8 +22,8 @@
 //   event       '+' connect, '-' disconnect, '>' sent, '<' received, '*' information
 //   data, context quoted per RFC 4180 §2 when they hold ',', '"', CR or LF (a record then
 //               spans lines inside the quotes, which CSV readers handle)
-// Other fields are never quoted: the writer trusts its callers for those (connector names come
-// from the configuration, endpoints from the socket).
+//   connector-id is quoted the same way (connector names come from the configuration). Other
+//   fields never need it: numbers, hex, event characters, and endpoints from the socket.
 //
 // Threading and flushing: see RotatingLogFile. write() is thread-safe and does not wait for
 // the disk except, rarely, for a write(2) into the page cache; the owner calls tick() about

@@ -100,6 +100,18 @@ TEST_F(ProtocolLogTest, ExactLineForASimpleEvent) {
             "192.0.2.7:61061,>,\"250 2.0.0 Ok, queued\",\"sending \"\"x\"\"\"\n");
 }
 
+TEST_F(ProtocolLogTest, ConnectorNameWithCommaIsQuoted) {
+  ProtocolLog log(dir_, ProtocolLogKind::receive, "mx1", clock_);
+  ProtocolEvent e = event(0, '+', "");
+  e.connector = "Inbound, internet";
+  bool ok = false;
+  const auto records = parse_csv(log.format(clock_.now(), e), ok);
+  ASSERT_TRUE(ok);
+  ASSERT_EQ(records.size(), 1u);
+  ASSERT_EQ(records[0].size(), 9u);
+  EXPECT_EQ(records[0][1], "mx1\\Inbound, internet");
+}
+
 TEST_F(ProtocolLogTest, HostileDataStaysInItsField) {
   ProtocolLog log(dir_, ProtocolLogKind::receive, "mx1", clock_);
   const std::string nasty = "MAIL FROM:<\"a,b\"@x>\r\n2024-01-01T00:00:00.000Z,fake,line\n\"";
