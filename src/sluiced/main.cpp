@@ -1,2 +1,201 @@
-// sluiced/main.cpp: the daemon entry point (wiring only).
-int main() { return 0; }
+// sluiced/main.cpp: the daemon's entry point — wiring only (STYLE.md): it loads the
+// configuration, opens the spool, rebuilds the queue from it, binds the receive connectors,
+// runs the event loops, and shuts everything down in order on SIGTERM/SIGINT.
+//
+//   sluiced --config FILE                 run in the foreground
+//   sluiced --write-default-config FILE   write the embedded default configuration if FILE is absent
+//
+// stdout carries one line per bound socket, "listening <connector> <ip>:<port>", then
+// "ready": scripts and tests read the real ports from there. Diagnostics go to stderr.
+// Exit codes follow sysexits: 78 configuration, 71 start-up failure, 64 usage.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "base/clock.hpp"
+#include "config/check.hpp"
+#include "config/default_config.hpp"
+#include "config/loader.hpp"
+#include "delivery/maildir_delivery.hpp"
+#include "log/protocol_log.hpp"
+#include "log/session_id.hpp"
+#include "log/tracking_log.hpp"
+#include "net/smtp_server.hpp"
+#include "queue/queue_manager.hpp"
+#include "routing/aliases.hpp"
+#include "routing/local_directory.hpp"
+#include "sluiced/services.hpp"
+#include "spool/committer.hpp"
+#include "spool/store.hpp"
+
+namespace fs = std::filesystem;
+using namespace sluice;
+
+namespace {
+
+constexpr int kExitUsage = 64;
+constexpr int kExitOsErr = 71;
+constexpr int kExitConfig = 78;
+
+int usage() {
+  std::cerr << "usage: sluiced --config FILE\n"
+               "       sluiced --write-default-config FILE\n";
+  return kExitUsage;
+}
+
+int write_default_config(const std::string& path) {
+  if (fs::exists(path)) return 0;
+  std::error_code ec;
+  if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path(), ec);
+  std::ofstream out(path);
+  out << config::default_config_text();
+  if (!out.flush()) {
+    std::cerr << "sluiced: cannot write " << path << "\n";
+    return kExitOsErr;
+  }
+  std::cerr << "sluiced: wrote the default configuration to " << path << "\n";
+  return 0;
+}
+
+Result<routing::Aliases> load_aliases(const config::LocalDelivery& ld) {
+  if (ld.aliases.empty() || (!ld.aliases_explicit && !fs::exists(ld.aliases))) return routing::Aliases();
+  return routing::Aliases::load(ld.aliases);
+}
+
+std::vector<std::string> user_addresses(const config::Config& c) {
+  std::vector<std::string> out;
+  for (const auto& u : c.users) out.push_back(u.address);
+  return out;
+}
+
+std::vector<std::string> domain_names(const config::Config& c) {
+  std::vector<std::string> out;
+  for (const auto& d : c.accepted_domains) out.push_back(d.name);
+  return out;
+}
+
+int run(const std::string& config_path) {
+  config::LoadResult loaded = config::load_file(config_path);
+  if (!config::report(loaded, config_path, std::cerr, std::cerr)) return kExitConfig;
+  auto cfg = std::make_shared<const config::Config>(std::move(*loaded.config));
+
+  auto aliases = load_aliases(cfg->local_delivery);
+  if (!aliases) {
+    std::cerr << "sluiced: " << aliases.error().message() << "\n";
+    return kExitConfig;
+  }
+  routing::LocalDirectory directory(domain_names(*cfg), user_addresses(*cfg), std::move(*aliases));
+  for (const auto& w : directory.warnings()) std::cerr << "sluiced: warning: " << w << "\n";
+
+  const fs::path data_dir = cfg->server.data_dir;
+  // The Maildir root is ours to create at start; delivery itself refuses to create a missing
+  // root later (it may be an unmounted volume).
+  for (const fs::path& dir : {data_dir, fs::path(cfg->local_delivery.maildir_root)}) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+      std::cerr << "sluiced: cannot create " << dir.string() << ": " << ec.message() << "\n";
+      return kExitOsErr;
+    }
+  }
+  SystemClock clock;
+  auto store = spool::Store::open(data_dir / "spool");
+  if (!store) {
+    std::cerr << "sluiced: cannot open the spool in " << (data_dir / "spool").string() << ": "
+              << store.error().message() << "\n";
+    return kExitOsErr;
+  }
+  std::vector<spool::QuarantinedRecord> quarantined;
+  auto spooled = (*store)->load_all(&quarantined);
+  if (!spooled) {
+    std::cerr << "sluiced: cannot read the spool: " << spooled.error().message() << "\n";
+    return kExitOsErr;
+  }
+  for (const auto& q : quarantined)
+    std::cerr << "sluiced: warning: spool record " << q.key << " moved aside: " << q.reason << "\n";
+
+  log::ProtocolLog protocol_log(data_dir / "logs" / "protocol", log::ProtocolLogKind::receive,
+                                cfg->server.hostname, clock);
+  log::TrackingLog tracking(data_dir / "logs" / "tracking", cfg->server.hostname, clock);
+  log::SessionIdGenerator session_ids(clock);
+  delivery::MaildirDelivery maildir(cfg->local_delivery.maildir_root, cfg->server.hostname);
+
+  queue::QueueManager queue(queue::QueueServices{**store, directory, maildir, tracking, clock},
+                            std::max(4u, std::thread::hardware_concurrency()));
+  if (!spooled->empty()) std::cerr << "sluiced: recovered " << spooled->size() << " message(s) from the spool\n";
+  queue.recover(std::move(*spooled));
+
+  // Signals are taken by this thread alone (sigwait below); every other thread blocks them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  {
+    spool::Committer committer(**store);
+    daemon::SpoolSink sink(committer, queue, tracking, "");
+    daemon::PolicyFactory policies(directory);
+    net::SmtpServer server(cfg, net::ServerServices{policies, sink, protocol_log, session_ids, clock});
+    std::vector<std::string> bound;
+    if (auto r = server.bind(cfg->server.threads, bound); !r) {
+      std::cerr << "sluiced: " << r.error().message() << "\n";
+      return kExitOsErr;
+    }
+    for (const auto& line : bound) std::cout << "listening " << line << "\n";
+    server.start([&] {
+      protocol_log.tick();
+      tracking.tick();
+    });
+    std::cout << "ready" << std::endl;
+
+    for (;;) {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      if (sig == SIGHUP) {
+        std::cerr << "sluiced: SIGHUP: configuration reload is not available yet; restart to apply changes\n";
+        continue;
+      }
+      std::cerr << "sluiced: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ": shutting down\n";
+      break;
+    }
+    server.stop();
+    server.join();
+    // The committer's destructor commits what sessions handed over and runs their callbacks.
+  }
+  queue.stop();
+  protocol_log.flush();
+  tracking.flush();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if ((arg == "--config" || arg == "-c") && i + 1 < argc) config_path = argv[++i];
+    else if (arg == "--write-default-config" && i + 1 < argc) return write_default_config(argv[++i]);
+    else if (arg == "--version") {
+      std::cout << "sluiced " << log::kSoftwareVersion << "\n";
+      return 0;
+    } else return usage();
+  }
+  if (config_path.empty()) return usage();
+  try {
+    return run(config_path);
+  } catch (const std::exception& e) {  // start-up only: the data path returns Results
+    std::cerr << "sluiced: " << e.what() << "\n";
+    return kExitOsErr;
+  }
+}

@@ -1,0 +1,39 @@
+// net/protocol_observer.hpp: turns one SMTP session's events into protocol log lines
+// (ecosystem.md §2a): '+' connect, '<' command received, '>' reply sent, '*' information,
+// '-' disconnect, each with the session id and a sequence number from 0.
+// Owns: the per-session numbering. Not: the file format (log/protocol_log.cpp); what is
+// secret (the session masks AUTH data before it reaches us).
+#pragma once
+
+#include <string>
+
+#include "log/protocol_log.hpp"
+#include "smtp/session_policy.hpp"
+
+namespace sluice::net {
+
+class ProtocolObserver final : public smtp::SessionObserver {
+ public:
+  // `log` null: the connector has protocol logging off; events are dropped.
+  ProtocolObserver(log::ProtocolLog* log, std::string connector, uint64_t session_id,
+                   std::string local_endpoint, std::string remote_endpoint)
+      : log_(log), connector_(std::move(connector)), session_id_(session_id),
+        local_(std::move(local_endpoint)), remote_(std::move(remote_endpoint)) {}
+
+  void on_connect() { write('+', "", ""); }
+  void on_disconnect(std::string_view why) { write('-', "", why); }
+  void on_command(std::string_view line) override { write('<', line, ""); }
+  void on_reply(const Reply& reply) override;
+  void on_info(std::string_view data, std::string_view context) override { write('*', data, context); }
+
+ private:
+  void write(char event, std::string_view data, std::string_view context);
+
+  log::ProtocolLog* log_;
+  std::string connector_;
+  uint64_t session_id_;
+  std::string local_, remote_;
+  uint32_t sequence_ = 0;
+};
+
+}  // namespace sluice::net

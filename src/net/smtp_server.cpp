@@ -1,0 +1,330 @@
+// net/smtp_server.cpp: see smtp_server.hpp. The only file that puts Asio and the SMTP
+// session together; it includes Asio, so keep it out of headers.
+#include "net/smtp_server.hpp"
+
+#include <sys/socket.h>
+
+#include <array>
+#include <asio.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <cstdio>
+#include <list>
+#include <thread>
+
+#include "base/queue_id.hpp"
+#include "log/log_format.hpp"
+#include "net/connection_limits.hpp"
+#include "net/protocol_observer.hpp"
+#include "smtp/server_session.hpp"
+
+namespace sluice::net {
+
+namespace {
+
+using asio::awaitable;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+// Bytes read per receive. Small on purpose: it lives in every session's coroutine frame, and
+// idle connections should cost little memory.
+constexpr size_t kReadChunk = 4096;
+
+// Hands the message to the sink and resumes the awaiting session on its own loop once the
+// commit is done. The tracked executor keeps the loop alive while the disk works.
+template <typename Token>
+auto async_commit(MessageSink& sink, std::unique_ptr<smtp::Message> message, Token&& token) {
+  return asio::async_initiate<Token, void(Result<void>)>(
+      [&sink](auto handler, std::unique_ptr<smtp::Message> m) {
+        auto work = asio::prefer(asio::get_associated_executor(handler),
+                                 asio::execution::outstanding_work.tracked);
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        sink.accept(std::move(m), [work, shared](Result<void> result) {
+          asio::post(work, [shared, result = std::move(result)]() mutable {
+            (*shared)(std::move(result));
+          });
+        });
+      },
+      token, std::move(message));
+}
+
+std::string unmapped_text(const asio::ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string();
+  return a.to_string();
+}
+
+smtp::SessionSettings settings_for(const config::ReceiveConnector& c, const std::string& hostname) {
+  smtp::SessionSettings s;
+  s.hostname = hostname;
+  s.banner_text = c.banner;
+  s.connector = c.name;
+  s.max_message_size = c.max_message_size;
+  s.max_recipients = c.max_recipients;
+  s.max_errors = static_cast<int>(c.max_errors);
+  s.max_hop_count = static_cast<int>(c.max_hop_count);
+  s.command_timeout = c.command_timeout;
+  s.data_block_timeout = c.data_timeout;
+  return s;
+}
+
+}  // namespace
+
+// A live session, as its loop knows it: enough to end it at shutdown.
+struct Connection {
+  tcp::socket socket;
+  bool shutting_down = false;
+};
+
+struct Loop {
+  Loop(unsigned i, const Clock& clock) : index(i), ids(clock, i) {}
+  unsigned index;
+  asio::io_context ctx{1};
+  QueueIdGenerator ids;
+  std::vector<std::pair<config::ListenAddress, std::unique_ptr<tcp::acceptor>>> acceptors;
+  std::list<Connection*> connections;  // touched only on this loop's thread
+  std::optional<asio::steady_timer> ticker;
+  std::thread thread;
+};
+
+struct SmtpServer::Impl {
+  Impl(std::shared_ptr<const config::Config> c, ServerServices s) : config(std::move(c)), services(s) {}
+
+  awaitable<void> accept_loop(Loop& loop, tcp::acceptor& acceptor, config::ListenAddress bound);
+  awaitable<void> serve(Loop& loop, tcp::socket socket, config::ListenAddress bound);
+  awaitable<void> tick_loop(Loop& loop);
+  awaitable<bool> write_all(tcp::socket& socket, const std::string& bytes, std::chrono::seconds timeout);
+  Result<std::unique_ptr<tcp::acceptor>> listen(Loop& loop, const tcp::endpoint& endpoint);
+
+  std::shared_ptr<const config::Config> config;
+  ServerServices services;
+  ConnectionLimits limits;
+  std::vector<std::unique_ptr<Loop>> loops;
+  std::function<void()> on_tick;
+};
+
+Result<std::unique_ptr<tcp::acceptor>> SmtpServer::Impl::listen(Loop& loop, const tcp::endpoint& endpoint) {
+  auto acceptor = std::make_unique<tcp::acceptor>(loop.ctx);
+  asio::error_code ec;
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor->set_option(ReusePort(true), ec);
+  if (!ec && endpoint.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return fail(ErrorClass::config, "cannot listen on " +
+                                        log::format_endpoint(endpoint.address().to_string(), endpoint.port()) +
+                                        ": " + ec.message());
+  }
+  return acceptor;
+}
+
+awaitable<void> SmtpServer::Impl::accept_loop(Loop& loop, tcp::acceptor& acceptor, config::ListenAddress bound) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+    if (ec) {
+      // EMFILE and friends: say so once per failure and go on; the kernel keeps the backlog.
+      std::fprintf(stderr, "sluiced: accept on %s failed: %s\n", bound.to_string().c_str(),
+                   ec.message().c_str());
+      asio::steady_timer pause(loop.ctx, std::chrono::milliseconds(100));
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    asio::co_spawn(loop.ctx, serve(loop, std::move(socket), bound), asio::detached);
+  }
+}
+
+awaitable<bool> SmtpServer::Impl::write_all(tcp::socket& socket, const std::string& bytes,
+                                            std::chrono::seconds timeout) {
+  if (bytes.empty()) co_return true;
+  asio::steady_timer timer(socket.get_executor(), timeout);
+  auto result = co_await (asio::async_write(socket, asio::buffer(bytes), use_tuple) ||
+                          timer.async_wait(use_tuple));
+  if (result.index() != 0) co_return false;  // the client stopped reading
+  auto [ec, n] = std::get<0>(result);
+  co_return !ec;
+}
+
+awaitable<void> SmtpServer::Impl::serve(Loop& loop, tcp::socket socket, config::ListenAddress bound) {
+  asio::error_code ec;
+  const tcp::endpoint remote = socket.remote_endpoint(ec);
+  if (ec) co_return;
+  const tcp::endpoint local = socket.local_endpoint(ec);
+  if (ec) co_return;
+  socket.set_option(tcp::no_delay(true), ec);
+
+  Connection conn{std::move(socket)};
+  loop.connections.push_front(&conn);
+  auto registration = loop.connections.begin();
+  struct Unregister {
+    Loop& loop;
+    std::list<Connection*>::iterator it;
+    ~Unregister() { loop.connections.erase(it); }
+  } unregister{loop, registration};
+
+  const std::string client_ip = unmapped_text(remote.address());
+  const std::string local_ip = unmapped_text(local.address());
+  const std::string& hostname = config->server.hostname;
+  const auto ip = config::IpAddress::parse(client_ip);
+  const config::ReceiveConnector* connector = ip ? config::select_connector(*config, bound, *ip) : nullptr;
+  const std::string connector_name = connector ? connector->name : bound.to_string();
+  ProtocolObserver observer(connector == nullptr || connector->protocol_log ? &services.protocol_log : nullptr,
+                            connector_name, services.session_ids.next(),
+                            log::format_endpoint(local_ip, local.port()),
+                            log::format_endpoint(client_ip, remote.port()));
+  observer.on_connect();
+
+  auto refuse = [&](const Reply& reply, std::string_view why) -> awaitable<void> {
+    observer.on_reply(reply);
+    co_await write_all(conn.socket, reply.wire(), std::chrono::seconds(10));
+    observer.on_disconnect(why);
+  };
+  if (!connector) {
+    co_await refuse(Reply(554, "5.7.1", hostname + " No receive connector accepts connections from [" +
+                                            client_ip + "] on " + bound.to_string()),
+                    "no receive connector for this client");
+    co_return;
+  }
+  ConnectionLimits::Refusal refusal;
+  auto ticket = limits.acquire(connector->name, client_ip, connector->max_connections,
+                               connector->max_connections_per_ip, refusal);
+  if (!ticket) {
+    const bool per_ip = refusal == ConnectionLimits::Refusal::client_full;
+    co_await refuse(Reply(421, "4.7.0", hostname + (per_ip ? " Too many connections from [" + client_ip + "]"
+                                                           : std::string(" Too many connections, try again later"))),
+                    per_ip ? "max_connections_per_ip reached" : "max_connections reached");
+    co_return;
+  }
+
+  const smtp::SessionSettings settings = settings_for(*connector, hostname);
+  std::unique_ptr<smtp::SessionPolicy> policy = services.policies.make(*connector, loop.ids);
+  smtp::ClientInfo client{client_ip, remote.port(), local_ip, local.port(), ""};
+  smtp::ServerSession session(settings, *policy, observer, services.clock, client);
+
+  std::string why = "session closed";
+  std::array<char, kReadChunk> buffer;
+  for (;;) {
+    const smtp::SessionAction action = session.poll();
+    if (!co_await write_all(conn.socket, session.take_output(), settings.command_timeout)) {
+      why = "client stopped reading";
+      break;
+    }
+    if (action == smtp::SessionAction::close) break;
+    if (action == smtp::SessionAction::submit) {
+      auto message = std::make_unique<smtp::Message>(session.take_message());
+      Result<void> committed = co_await async_commit(services.sink, std::move(message), asio::use_awaitable);
+      session.on_submitted(committed);
+      if (conn.shutting_down) session.on_shutdown();
+      continue;
+    }
+    if (conn.shutting_down) {
+      session.on_shutdown();
+      why = "server shutting down";
+      continue;
+    }
+    asio::steady_timer timer(loop.ctx, session.current_timeout());
+    auto result = co_await (conn.socket.async_read_some(asio::buffer(buffer), use_tuple) ||
+                            timer.async_wait(use_tuple));
+    if (result.index() != 0) {
+      session.on_timeout();
+      why = "timeout";
+      continue;
+    }
+    auto [read_ec, n] = std::get<0>(result);
+    if (read_ec == asio::error::operation_aborted && conn.shutting_down) continue;
+    if (read_ec) {
+      session.on_eof();
+      why = read_ec == asio::error::eof ? "client disconnected" : read_ec.message();
+      continue;
+    }
+    session.feed(std::string_view(buffer.data(), n));
+  }
+  conn.socket.shutdown(tcp::socket::shutdown_both, ec);
+  conn.socket.close(ec);
+  observer.on_disconnect(why);
+}
+
+awaitable<void> SmtpServer::Impl::tick_loop(Loop& loop) {
+  for (;;) {
+    loop.ticker->expires_after(std::chrono::seconds(1));
+    auto [ec] = co_await loop.ticker->async_wait(use_tuple);
+    if (on_tick) on_tick();
+    if (ec) co_return;  // cancelled at shutdown, after one last tick
+  }
+}
+
+SmtpServer::SmtpServer(std::shared_ptr<const config::Config> config, ServerServices services)
+    : impl_(std::make_unique<Impl>(std::move(config), services)) {}
+
+SmtpServer::~SmtpServer() {
+  stop();
+  join();
+}
+
+Result<void> SmtpServer::bind(unsigned threads, std::vector<std::string>& bound) {
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  threads = std::min(threads, QueueIdGenerator::kMaxGenerators);
+  for (unsigned i = 0; i < threads; ++i) impl_->loops.push_back(std::make_unique<Loop>(i, impl_->services.clock));
+
+  // Every distinct listen address once, whatever number of connectors share it.
+  std::vector<config::ListenAddress> addresses;
+  for (const auto& c : impl_->config->receive_connectors)
+    for (const auto& l : c.listen)
+      if (std::find(addresses.begin(), addresses.end(), l) == addresses.end()) addresses.push_back(l);
+
+  for (const auto& address : addresses) {
+    asio::error_code ec;
+    auto ip = asio::ip::make_address(address.host, ec);
+    if (ec) return fail(ErrorClass::config, "bad listen address " + address.to_string());
+    tcp::endpoint endpoint(ip, address.port);
+    for (auto& loop : impl_->loops) {
+      auto acceptor = impl_->listen(*loop, endpoint);
+      if (!acceptor) return fail(acceptor.error());
+      // Port 0: the first loop gets a port from the kernel, the others share it.
+      endpoint.port((*acceptor)->local_endpoint().port());
+      loop->acceptors.emplace_back(address, std::move(*acceptor));
+    }
+    for (const auto& c : impl_->config->receive_connectors)
+      if (std::find(c.listen.begin(), c.listen.end(), address) != c.listen.end())
+        bound.push_back(c.name + " " + log::format_endpoint(address.host, endpoint.port()));
+  }
+  return ok();
+}
+
+void SmtpServer::start(std::function<void()> on_tick) {
+  impl_->on_tick = std::move(on_tick);
+  for (auto& loop : impl_->loops) {
+    for (auto& [address, acceptor] : loop->acceptors)
+      asio::co_spawn(loop->ctx, impl_->accept_loop(*loop, *acceptor, address), asio::detached);
+    if (loop->index == 0) {
+      loop->ticker.emplace(loop->ctx);
+      asio::co_spawn(loop->ctx, impl_->tick_loop(*loop), asio::detached);
+    }
+    loop->thread = std::thread([l = loop.get()] { l->ctx.run(); });
+  }
+}
+
+void SmtpServer::stop() {
+  for (auto& loop : impl_->loops) {
+    asio::post(loop->ctx, [l = loop.get()] {
+      asio::error_code ec;
+      for (auto& [address, acceptor] : l->acceptors) acceptor->close(ec);
+      for (Connection* c : l->connections) {
+        c->shutting_down = true;
+        c->socket.cancel(ec);
+      }
+      if (l->ticker) l->ticker->cancel();
+    });
+  }
+}
+
+void SmtpServer::join() {
+  for (auto& loop : impl_->loops)
+    if (loop->thread.joinable()) loop->thread.join();
+}
+
+}  // namespace sluice::net

@@ -1,0 +1,256 @@
+// queue/queue_manager.cpp: see queue_manager.hpp.
+//
+// Durability (DESIGN.md): an attempt's outcome is written to the spool (update_recipients,
+// synced) before the message is scheduled again, and the message is removed only when every
+// recipient is delivered or failed. A crash between a Maildir delivery and that write
+// delivers the recipient again at the next start: a duplicate, never a loss.
+#include "queue/queue_manager.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace sluice::queue {
+
+namespace {
+
+int64_t to_us(SystemTime t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+std::string domain_of(std::string_view address) {
+  auto at = address.rfind('@');
+  return at == std::string_view::npos ? std::string() : std::string(address.substr(at + 1));
+}
+
+bool is_final(spool::RecipientStatus s) {
+  return s == spool::RecipientStatus::delivered || s == spool::RecipientStatus::failed;
+}
+
+Reply reply_of(const Error& e, int code, const char* enhanced) {
+  if (e.reply) return *e.reply;
+  return Reply(code, enhanced, e.context);
+}
+
+}  // namespace
+
+std::chrono::seconds QueueManager::retry_delay(uint32_t attempts) {
+  using namespace std::chrono;
+  switch (attempts) {
+    case 0:
+    case 1: return minutes(1);
+    case 2: return minutes(5);
+    case 3: return minutes(15);
+    case 4: return minutes(30);
+    default: return hours(1);
+  }
+}
+
+QueueManager::QueueManager(QueueServices services, unsigned workers) : s_(services) {
+  workers = std::max(1u, workers);
+  for (unsigned i = 0; i < workers; ++i) workers_.emplace_back([this] { run(); });
+}
+
+QueueManager::~QueueManager() {
+  stop();
+  for (auto& t : workers_)
+    if (t.joinable()) t.join();
+}
+
+void QueueManager::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+}
+
+void QueueManager::recover(std::vector<spool::SpooledMessage> messages) {
+  std::lock_guard lock(mu_);
+  for (auto& m : messages) {
+    Job job{std::move(m.envelope), std::move(m.recipients), nullptr, m.content_size};
+    int64_t due = 0;
+    for (const auto& st : job.states)
+      if (!is_final(st.status)) due = due == 0 ? st.next_attempt_us : std::min(due, st.next_attempt_us);
+    if (due <= to_us(s_.clock.now())) ready_.push_back(std::move(job));
+    else waiting_.emplace(due, std::move(job));
+  }
+  wake_.notify_all();
+}
+
+void QueueManager::enqueue(smtp::Message&& message) {
+  Job job;
+  job.states.resize(message.envelope.recipients.size());
+  job.envelope = std::move(message.envelope);
+  job.content_size = message.content.size();
+  job.content = std::make_shared<const std::string>(std::move(message.content));
+  {
+    std::lock_guard lock(mu_);
+    ready_.push_back(std::move(job));
+  }
+  wake_.notify_one();
+}
+
+QueueManager::Stats QueueManager::stats() const {
+  std::lock_guard lock(mu_);
+  return Stats{delivered_, deferred_, failed_, ready_.size(), waiting_.size()};
+}
+
+void QueueManager::run() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    if (stopping_) return;
+    // Move what has come due to the ready queue.
+    const int64_t now = to_us(s_.clock.now());
+    while (!waiting_.empty() && waiting_.begin()->first <= now) {
+      ready_.push_back(std::move(waiting_.begin()->second));
+      waiting_.erase(waiting_.begin());
+    }
+    if (ready_.empty()) {
+      if (waiting_.empty()) {
+        wake_.wait(lock);
+      } else {
+        const auto due = SystemTime(std::chrono::microseconds(waiting_.begin()->first));
+        wake_.wait_for(lock, std::chrono::duration_cast<std::chrono::milliseconds>(due - s_.clock.now()) +
+                                 std::chrono::milliseconds(1));
+      }
+      continue;
+    }
+    Job job = std::move(ready_.front());
+    ready_.pop_front();
+    lock.unlock();
+    process(job);
+    lock.lock();
+  }
+}
+
+void QueueManager::process(Job& job) {
+  const std::string& id = job.envelope.queue_id;
+  std::string loaded;
+  if (!job.content) {
+    auto content = s_.store.read_content(id);
+    if (!content) {
+      // The spool could not give the content back (I/O error, or a damaged record the store
+      // moved aside). Nothing to deliver from: try again later; the store has said why.
+      std::fprintf(stderr, "sluiced: %s: cannot read message content: %s\n", id.c_str(),
+                   content.error().message().c_str());
+      std::lock_guard lock(mu_);
+      waiting_.emplace(to_us(s_.clock.now()) + std::chrono::microseconds(retry_delay(1)).count(), std::move(job));
+      return;
+    }
+    loaded = std::move(*content);
+  }
+  const std::string& content = job.content ? *job.content : loaded;
+
+  const int64_t now = to_us(s_.clock.now());
+  const bool expired = now - job.envelope.received_at_us >
+                       std::chrono::duration_cast<std::chrono::microseconds>(kMaxQueueLifetime).count();
+  for (size_t i = 0; i < job.states.size(); ++i) {
+    auto& state = job.states[i];
+    if (is_final(state.status) || state.next_attempt_us > now) continue;
+    attempt(job, i, content, state);
+    if (expired && state.status == spool::RecipientStatus::deferred) {
+      state.status = spool::RecipientStatus::failed;
+      state.last_reply = "554 5.4.7 Message expired: " + state.last_reply;
+      track(job, "FAIL", job.envelope.recipients[i].address, "", state.last_reply, "expired");
+    }
+  }
+
+  const bool done = std::all_of(job.states.begin(), job.states.end(),
+                                [](const auto& st) { return is_final(st.status); });
+  Result<void> saved = done ? s_.store.remove(id) : s_.store.update_recipients(id, job.states);
+  if (!saved) {
+    // The outcome could not be recorded: the message stays as it was in the spool and is
+    // attempted again (delivered recipients may get a duplicate, never nothing).
+    std::fprintf(stderr, "sluiced: %s: cannot record delivery state: %s\n", id.c_str(),
+                 saved.error().message().c_str());
+  }
+  if (done) return;
+  int64_t due = 0;
+  for (const auto& st : job.states)
+    if (!is_final(st.status)) due = due == 0 ? st.next_attempt_us : std::min(due, st.next_attempt_us);
+  job.content.reset();  // do not hold message bodies in memory while they wait
+  std::lock_guard lock(mu_);
+  waiting_.emplace(std::max(due, now + 1), std::move(job));
+  wake_.notify_one();
+}
+
+void QueueManager::attempt(const Job& job, size_t i, const std::string& content, spool::RecipientState& state) {
+  const std::string& rcpt = job.envelope.recipients[i].address;
+  const int64_t now = to_us(s_.clock.now());
+  state.attempts++;
+  state.updated_us = now;
+
+  auto defer = [&](const Reply& reply, std::string_view context) {
+    state.status = spool::RecipientStatus::deferred;
+    state.last_reply = reply.text();
+    state.next_attempt_us = now + std::chrono::microseconds(retry_delay(state.attempts)).count();
+    track(job, "DEFER", rcpt, "", state.last_reply, context);
+    std::lock_guard lock(mu_);
+    ++deferred_;
+  };
+  auto fail_rcpt = [&](const Reply& reply, std::string_view context) {
+    state.status = spool::RecipientStatus::failed;
+    state.last_reply = reply.text();
+    track(job, "FAIL", rcpt, "", state.last_reply, context);
+    std::lock_guard lock(mu_);
+    ++failed_;
+  };
+
+  auto targets = s_.directory.expand(rcpt);
+  if (!targets) {
+    const Error& e = targets.error();
+    if (e.klass == ErrorClass::transient) defer(reply_of(e, 451, "4.3.0"), "alias expansion");
+    else fail_rcpt(reply_of(e, 550, "5.1.1"), "alias expansion");
+    return;
+  }
+  std::vector<std::string> remote;
+  for (const std::string& target : *targets) {
+    if (s_.directory.lookup(target) != routing::LookupResult::local_mailbox) {
+      remote.push_back(target);
+      continue;
+    }
+    auto path = s_.maildir.deliver(target, job.envelope.mail_from, content);
+    if (!path) {
+      const Error& e = path.error();
+      if (e.klass == ErrorClass::permanent) fail_rcpt(reply_of(e, 550, "5.2.0"), target);
+      else defer(reply_of(e, 451, "4.3.0"), target);
+      return;
+    }
+    track(job, "DELIVER", target, target == rcpt ? "" : rcpt, "250 2.0.0 Delivered to Maildir",
+          path->filename().string());
+  }
+  if (!remote.empty()) {
+    // No send connector exists yet: the recipient waits, and says why.
+    defer(Reply(451, "4.4.0", "No route to " + domain_of(remote.front()) +
+                                  ": outbound delivery (send connectors) is not configured"),
+          "Unreachable");
+    return;
+  }
+  state.status = spool::RecipientStatus::delivered;
+  state.last_reply = "250 2.0.0 Delivered";
+  std::lock_guard lock(mu_);
+  ++delivered_;
+}
+
+void QueueManager::track(const Job& job, const char* event, std::string_view recipient,
+                         std::string_view related, const std::string& status, std::string_view context) {
+  log::TrackingEvent e;
+  e.event_id = event;
+  e.source = "STOREDRIVER";
+  e.queue_id = job.envelope.queue_id;
+  e.message_id = job.envelope.message_id;
+  e.sender = job.envelope.mail_from;
+  e.return_path = job.envelope.mail_from;
+  e.recipient = std::string(recipient);
+  e.related_recipient = std::string(related);
+  e.recipient_status = status;
+  e.source_context = std::string(context);
+  e.total_bytes = job.content_size;
+  e.recipient_count = static_cast<uint32_t>(job.envelope.recipients.size());
+  e.client_ip = job.envelope.client_ip;
+  e.client_hostname = job.envelope.client_helo;
+  e.connector = job.envelope.connector;
+  s_.tracking.write(e);
+}
+
+}  // namespace sluice::queue

@@ -1,0 +1,78 @@
+// sluiced/services.hpp: the daemon's implementations of the seams net/ asks for — the
+// session policy of each connector and the message sink that commits to the spool and hands
+// the message to the queue. Wiring only: every decision lives in the module it names.
+#pragma once
+
+#include <memory>
+
+#include "config/config.hpp"
+#include "log/tracking_log.hpp"
+#include "net/message_sink.hpp"
+#include "net/smtp_server.hpp"
+#include "policy/relay_control.hpp"
+#include "queue/queue_manager.hpp"
+#include "routing/local_directory.hpp"
+#include "spool/committer.hpp"
+
+namespace sluice::daemon {
+
+class PolicyFactory final : public net::SessionPolicyFactory {
+ public:
+  explicit PolicyFactory(const routing::LocalDirectory& directory) : directory_(directory) {}
+  std::unique_ptr<smtp::SessionPolicy> make(const config::ReceiveConnector& connector,
+                                            QueueIdGenerator& ids) override {
+    return std::make_unique<policy::RelayControl>(
+        directory_, policy::RelayControl::usage_allows_relay(connector.usage), ids);
+  }
+
+ private:
+  const routing::LocalDirectory& directory_;
+};
+
+// Group commit, then one RECEIVE tracking event per recipient, then the queue.
+class SpoolSink final : public net::MessageSink {
+ public:
+  SpoolSink(spool::Committer& committer, queue::QueueManager& queue, log::TrackingLog& tracking,
+            std::string server_ip_hint)
+      : committer_(committer), queue_(queue), tracking_(tracking), server_(std::move(server_ip_hint)) {}
+
+  void accept(std::unique_ptr<smtp::Message> message, Done done) override {
+    std::shared_ptr<smtp::Message> m(std::move(message));
+    committer_.commit(m.get(), [this, m, done = std::move(done)](Result<void> result) {
+      const bool committed = result.has_value();
+      done(std::move(result));  // the session answers now; the rest is ours
+      if (!committed) return;
+      track_receive(*m);
+      queue_.enqueue(std::move(*m));
+    });
+  }
+
+ private:
+  void track_receive(const smtp::Message& m) {
+    log::TrackingEvent e;
+    e.event_id = "RECEIVE";
+    e.source = "SMTP";
+    e.queue_id = m.envelope.queue_id;
+    e.message_id = m.envelope.message_id;
+    e.sender = m.envelope.mail_from;
+    e.return_path = m.envelope.mail_from;
+    e.recipient_status = "250 2.0.0 Ok: queued as " + m.envelope.queue_id;
+    e.total_bytes = m.content.size();
+    e.recipient_count = static_cast<uint32_t>(m.envelope.recipients.size());
+    e.client_ip = m.envelope.client_ip;
+    e.client_hostname = m.envelope.client_helo;
+    e.connector = m.envelope.connector;
+    e.source_context = m.envelope.protocol;
+    for (const auto& r : m.envelope.recipients) {
+      e.recipient = r.address;
+      tracking_.write(e);
+    }
+  }
+
+  spool::Committer& committer_;
+  queue::QueueManager& queue_;
+  log::TrackingLog& tracking_;
+  std::string server_;
+};
+
+}  // namespace sluice::daemon
