@@ -3,9 +3,11 @@
 // the lead's loop (poll, write, commit, on_submitted) with a fake committer.
 #pragma once
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/clock.hpp"
