@@ -237,6 +237,20 @@ TEST(Loader, BadValues) {
   expect_one_error(load(head + "remote_ip_ranges = []\n"), 4, 20, "no client could connect");
 }
 
+TEST(Loader, DomainAndMailboxChecks) {
+  EXPECT_EQ(check_domain_name("mx.example.test"), "");
+  EXPECT_EQ(check_domain_name("localhost"), "");
+  EXPECT_NE(check_domain_name("b\xc3\xbc" "cher.example").find("xn--"), std::string::npos);
+  EXPECT_NE(check_domain_name("example.test.").find("trailing dot"), std::string::npos);
+  EXPECT_NE(check_domain_name(std::string(64, 'a') + ".test").find("63"), std::string::npos);
+  EXPECT_NE(check_domain_name(std::string(254, 'a')).find("253"), std::string::npos);
+  EXPECT_EQ(check_mailbox("first.last+tag@example.test"), "");
+  EXPECT_NE(check_mailbox("a..b@example.test").find("'..'"), std::string::npos);
+  EXPECT_NE(check_mailbox("@example.test").find("empty local part"), std::string::npos);
+  EXPECT_NE(check_mailbox(std::string(65, 'a') + "@example.test").find("64"), std::string::npos);
+  EXPECT_NE(check_mailbox("a@exa mple.test").find("not a domain name"), std::string::npos);
+}
+
 TEST(Loader, MissingRequiredKeysPointAtTheSection) {
   expect_one_error(load_with_minimal("\n[[accepted_domain]]\n"), 6, 1, "needs a 'name'");
   expect_one_error(load("[[receive_connector]]\nlisten = [\"127.0.0.1:25\"]\n"), 1, 1, "needs a 'name'");
