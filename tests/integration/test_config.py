@@ -45,7 +45,8 @@ class ConfigErrorTest(unittest.TestCase):
                               capture_output=True, timeout=60)
 
     def run_check(self):
-        return subprocess.run([harness.sluice_path(), "config", "check", "--config",
+        # `sluice config check [FILE]` (cli/config_command.hpp).
+        return subprocess.run([harness.sluice_path(), "config", "check",
                                self.daemon.config_path],
                               cwd=self.daemon.root, stdin=subprocess.DEVNULL,
                               capture_output=True, timeout=60)

@@ -245,14 +245,15 @@ class SmtpBasicTest(harness.DaemonTestCase):
         token = harness.unique_token("swaksfile")
         path = os.path.join(self.daemon.root, "swaks-data.eml")
         body = ("From: swaks@client.test\nTo: erin@%s\nSubject: %s\n"
-                "Message-ID: <%s@client.test>\n\nline one\n.dot line\n..two dots\nlast\n"
+                "Message-ID: <%s@client.test>\n\nline one\n.dot line\n..two dots\nlast"
                 % (DOMAIN, token, token))
+        # No final newline: swaks itself ends the data with CRLF "." CRLF.
         with open(path, "w") as f:
             f.write(body)
         self._swaks("--to", "erin@" + DOMAIN, "--data", "@" + path)
         got = self.daemon.wait_for_message("erin", token)
         _, _, rest = harness.split_prepended(got[0])
-        self.assertEqual(rest, body.encode())
+        self.assertEqual(rest, body.encode() + b"\n")
 
 
 if __name__ == "__main__":
