@@ -83,7 +83,12 @@ struct Loop {
   unsigned index;
   asio::io_context ctx{1};
   QueueIdGenerator ids;
-  std::vector<std::pair<config::ListenAddress, std::unique_ptr<tcp::acceptor>>> acceptors;
+  struct Acceptor {
+    config::ListenAddress address;           // as configured
+    const config::ReceiveConnector* owner;   // the connector of a port-0 socket, else null
+    std::unique_ptr<tcp::acceptor> acceptor;
+  };
+  std::vector<Acceptor> acceptors;
   std::list<Connection*> connections;  // touched only on this loop's thread
   std::optional<asio::steady_timer> ticker;
   std::thread thread;
@@ -92,8 +97,8 @@ struct Loop {
 struct SmtpServer::Impl {
   Impl(std::shared_ptr<const config::Config> c, ServerServices s) : config(std::move(c)), services(s) {}
 
-  awaitable<void> accept_loop(Loop& loop, tcp::acceptor& acceptor, config::ListenAddress bound);
-  awaitable<void> serve(Loop& loop, tcp::socket socket, config::ListenAddress bound);
+  awaitable<void> accept_loop(Loop& loop, const Loop::Acceptor& acceptor);
+  awaitable<void> serve(Loop& loop, tcp::socket socket, const Loop::Acceptor& acceptor);
   awaitable<void> tick_loop(Loop& loop);
   awaitable<bool> write_all(tcp::socket& socket, const std::string& bytes, std::chrono::seconds timeout);
   Result<std::unique_ptr<tcp::acceptor>> listen(Loop& loop, const tcp::endpoint& endpoint);
@@ -122,19 +127,19 @@ Result<std::unique_ptr<tcp::acceptor>> SmtpServer::Impl::listen(Loop& loop, cons
   return acceptor;
 }
 
-awaitable<void> SmtpServer::Impl::accept_loop(Loop& loop, tcp::acceptor& acceptor, config::ListenAddress bound) {
+awaitable<void> SmtpServer::Impl::accept_loop(Loop& loop, const Loop::Acceptor& a) {
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
-    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+    auto [ec, socket] = co_await a.acceptor->async_accept(use_tuple);
+    if (ec == asio::error::operation_aborted || !a.acceptor->is_open()) co_return;
     if (ec) {
       // EMFILE and friends: say so once per failure and go on; the kernel keeps the backlog.
-      std::fprintf(stderr, "sluiced: accept on %s failed: %s\n", bound.to_string().c_str(),
+      std::fprintf(stderr, "sluiced: accept on %s failed: %s\n", a.address.to_string().c_str(),
                    ec.message().c_str());
       asio::steady_timer pause(loop.ctx, std::chrono::milliseconds(100));
       co_await pause.async_wait(use_tuple);
       continue;
     }
-    asio::co_spawn(loop.ctx, serve(loop, std::move(socket), bound), asio::detached);
+    asio::co_spawn(loop.ctx, serve(loop, std::move(socket), a), asio::detached);
   }
 }
 
@@ -149,7 +154,8 @@ awaitable<bool> SmtpServer::Impl::write_all(tcp::socket& socket, const std::stri
   co_return !ec;
 }
 
-awaitable<void> SmtpServer::Impl::serve(Loop& loop, tcp::socket socket, config::ListenAddress bound) {
+awaitable<void> SmtpServer::Impl::serve(Loop& loop, tcp::socket socket, const Loop::Acceptor& acceptor) {
+  const config::ListenAddress& bound = acceptor.address;
   asio::error_code ec;
   const tcp::endpoint remote = socket.remote_endpoint(ec);
   if (ec) co_return;
@@ -170,7 +176,9 @@ awaitable<void> SmtpServer::Impl::serve(Loop& loop, tcp::socket socket, config::
   const std::string local_ip = unmapped_text(local.address());
   const std::string& hostname = config->server.hostname;
   const auto ip = config::IpAddress::parse(client_ip);
-  const config::ReceiveConnector* connector = ip ? config::select_connector(*config, bound, *ip) : nullptr;
+  const config::ReceiveConnector* connector = nullptr;
+  if (ip && acceptor.owner) connector = acceptor.owner->accepts(*ip) ? acceptor.owner : nullptr;
+  else if (ip) connector = config::select_connector(*config, bound, *ip);
   const std::string connector_name = connector ? connector->name : bound.to_string();
   ProtocolObserver observer(connector == nullptr || connector->protocol_log ? &services.protocol_log : nullptr,
                             connector_name, services.session_ids.next(),
@@ -270,27 +278,37 @@ Result<void> SmtpServer::bind(unsigned threads, std::vector<std::string>& bound)
   threads = std::min(threads, QueueIdGenerator::kMaxGenerators);
   for (unsigned i = 0; i < threads; ++i) impl_->loops.push_back(std::make_unique<Loop>(i, impl_->services.clock));
 
-  // Every distinct listen address once, whatever number of connectors share it.
-  std::vector<config::ListenAddress> addresses;
+  // Every distinct listen address once, whatever number of connectors share it: the client's
+  // address then selects the connector. A port-0 address is the exception: each one is its
+  // own ephemeral socket, owned by the connector that lists it.
+  struct Socket {
+    config::ListenAddress address;
+    const config::ReceiveConnector* owner;  // set for port 0
+  };
+  std::vector<Socket> sockets;
   for (const auto& c : impl_->config->receive_connectors)
-    for (const auto& l : c.listen)
-      if (std::find(addresses.begin(), addresses.end(), l) == addresses.end()) addresses.push_back(l);
+    for (const auto& l : c.listen) {
+      if (l.port == 0) sockets.push_back({l, &c});
+      else if (std::none_of(sockets.begin(), sockets.end(), [&](const Socket& s) { return s.address == l; }))
+        sockets.push_back({l, nullptr});
+    }
 
-  for (const auto& address : addresses) {
+  for (const auto& socket : sockets) {
     asio::error_code ec;
-    auto ip = asio::ip::make_address(address.host, ec);
-    if (ec) return fail(ErrorClass::config, "bad listen address " + address.to_string());
-    tcp::endpoint endpoint(ip, address.port);
+    auto ip = asio::ip::make_address(socket.address.host, ec);
+    if (ec) return fail(ErrorClass::config, "bad listen address " + socket.address.to_string());
+    tcp::endpoint endpoint(ip, socket.address.port);
     for (auto& loop : impl_->loops) {
       auto acceptor = impl_->listen(*loop, endpoint);
       if (!acceptor) return fail(acceptor.error());
       // Port 0: the first loop gets a port from the kernel, the others share it.
       endpoint.port((*acceptor)->local_endpoint().port());
-      loop->acceptors.emplace_back(address, std::move(*acceptor));
+      loop->acceptors.push_back({socket.address, socket.owner, std::move(*acceptor)});
     }
     for (const auto& c : impl_->config->receive_connectors)
-      if (std::find(c.listen.begin(), c.listen.end(), address) != c.listen.end())
-        bound.push_back(c.name + " " + log::format_endpoint(address.host, endpoint.port()));
+      if (socket.owner ? socket.owner == &c
+                       : std::find(c.listen.begin(), c.listen.end(), socket.address) != c.listen.end())
+        bound.push_back(c.name + " " + log::format_endpoint(socket.address.host, endpoint.port()));
   }
   return ok();
 }
@@ -298,8 +316,8 @@ Result<void> SmtpServer::bind(unsigned threads, std::vector<std::string>& bound)
 void SmtpServer::start(std::function<void()> on_tick) {
   impl_->on_tick = std::move(on_tick);
   for (auto& loop : impl_->loops) {
-    for (auto& [address, acceptor] : loop->acceptors)
-      asio::co_spawn(loop->ctx, impl_->accept_loop(*loop, *acceptor, address), asio::detached);
+    for (auto& a : loop->acceptors)
+      asio::co_spawn(loop->ctx, impl_->accept_loop(*loop, a), asio::detached);
     if (loop->index == 0) {
       loop->ticker.emplace(loop->ctx);
       asio::co_spawn(loop->ctx, impl_->tick_loop(*loop), asio::detached);
@@ -312,7 +330,7 @@ void SmtpServer::stop() {
   for (auto& loop : impl_->loops) {
     asio::post(loop->ctx, [l = loop.get()] {
       asio::error_code ec;
-      for (auto& [address, acceptor] : l->acceptors) acceptor->close(ec);
+      for (auto& a : l->acceptors) a.acceptor->close(ec);
       for (Connection* c : l->connections) {
         c->shutting_down = true;
         c->socket.cancel(ec);

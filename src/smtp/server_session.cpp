@@ -42,6 +42,7 @@ bool has_rcpt_esmtp_params(const RcptToArgs& a) { return a.notify.specified || !
 const Reply kNeedHelo{503, "5.5.1", "Error: send HELO/EHLO first"};
 const Reply kNeedMail{503, "5.5.1", "Error: need MAIL command"};
 const Reply kNoValidRecipients{554, "5.5.1", "Error: no valid recipients"};
+const Reply kNeedRcpt{503, "5.5.1", "Error: need RCPT command"};
 const Reply kTooBig{552, "5.3.4", "Error: message size exceeds fixed maximum message size"};
 const Reply kNotImplemented{502, "5.5.1", "Error: command not implemented"};
 
@@ -61,6 +62,7 @@ const char* ServerSession::state_name(State s) {
 
 void ServerSession::Transaction::reset() {
   has_mail = false;
+  rcpt_seen = false;
   used_bdat = false;
   envelope = Envelope{};
   reader.reset();
@@ -310,6 +312,7 @@ void ServerSession::handle_mail(const Command& cmd) {
 void ServerSession::handle_rcpt(const Command& cmd) {
   if (!greeted_) return protocol_error(kNeedHelo);
   if (!tx_.has_mail) return protocol_error(kNeedMail);
+  tx_.rcpt_seen = true;
   auto args = parse_rcpt_to(cmd.argument, tx_.envelope.smtputf8);
   if (!args) return protocol_error(reply_of(args.error(), Reply(501, "5.5.4", "Syntax: RCPT TO:<address>")));
   if (!esmtp_ && has_rcpt_esmtp_params(*args)) {
@@ -334,8 +337,11 @@ void ServerSession::handle_data() {
   if (!greeted_) return protocol_error(kNeedHelo);
   if (!tx_.has_mail) return protocol_error(kNeedMail);
   if (tx_.used_bdat) return protocol_error(Reply(503, "5.5.1", "Error: DATA after BDAT in one transaction"));
+  // No RCPT at all is a sequence error (RFC 5321 §3.3); RCPTs that were all refused get 554
+  // (RFC 2920 §3.1), as Postfix answers.
+  if (!tx_.rcpt_seen) return protocol_error(kNeedRcpt);
   if (tx_.envelope.recipients.empty()) {
-    reply(kNoValidRecipients);  // RFC 2920 §3.1: also after a pipeline of refused RCPTs
+    reply(kNoValidRecipients);
     return;
   }
   tx_.reader.begin_data();
@@ -359,6 +365,9 @@ void ServerSession::handle_bdat(const Command& cmd) {
     chunk_refusal_ = Reply(503, "5.5.1", "Error: chunk discarded after a failed BDAT");
   } else if (!greeted_ || !tx_.has_mail) {
     chunk_refusal_ = greeted_ ? kNeedMail : kNeedHelo;
+    chunk_refusal_counts_ = true;
+  } else if (!tx_.rcpt_seen) {
+    chunk_refusal_ = kNeedRcpt;
     chunk_refusal_counts_ = true;
   } else if (tx_.envelope.recipients.empty()) {
     chunk_refusal_ = kNoValidRecipients;

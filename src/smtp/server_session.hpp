@@ -110,6 +110,7 @@ class ServerSession {
     explicit Transaction(uint64_t max_size) : reader(max_size) {}
     void reset();
     bool has_mail = false;
+    bool rcpt_seen = false;  // a RCPT was given, accepted or not
     bool used_bdat = false;
     Envelope envelope;
     MessageReader reader;
