@@ -164,6 +164,8 @@ class Daemon:
             self.write_config()
         self.starts += 1
         self.ports = {}
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()  # the previous run's pipe (its reader saw EOF)
         stderr = open(self.stderr_path, "ab")
         stderr.write(b"==== start %d\n" % self.starts)
         stderr.flush()
