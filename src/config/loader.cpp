@@ -588,6 +588,27 @@ std::string check_domain_name(std::string_view name) {
   return "";
 }
 
+namespace {
+// RFC 3629 well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF).
+bool well_formed_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    size_t n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    uint32_t cp = n == 1 ? b : b & (0x7F >> n);
+    for (size_t k = 1; k < n; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if ((c & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n;
+  }
+  return true;
+}
+}  // namespace
+
 std::string check_mailbox(std::string_view address) {
   const std::string quoted = "'" + std::string(address) + "'";
   const auto at = address.rfind('@');
@@ -598,8 +619,10 @@ std::string check_mailbox(std::string_view address) {
   if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos) {
     return quoted + ": the local part cannot begin or end with '.' or contain '..'";
   }
+  // RFC 6531 §3.3: a local part may hold UTF-8 (delivered to SMTPUTF8 clients only).
+  if (!well_formed_utf8(local)) return quoted + ": the local part is not valid UTF-8";
   for (char c : local) {
-    if (c != '.' && !is_atext(c)) {
+    if (c != '.' && !is_atext(c) && static_cast<unsigned char>(c) < 0x80) {
       return quoted + ": '" + std::string(1, c) + "' is not allowed in a local part";
     }
   }
