@@ -105,27 +105,26 @@ class LogsTest(harness.DaemonTestCase):
 
         def complete():
             recs = mine()
-            delivered = set()
+            seen = {"RECEIVE": set(), "DELIVER": set()}
             for r in recs:
-                if r.get("event-id") == "DELIVER":
-                    delivered |= set(addresses(r))
-            if {"carol@" + DOMAIN, "dave@" + DOMAIN} <= delivered and \
-                    any(r.get("event-id") == "RECEIVE" for r in recs):
+                if r.get("event-id") in seen:
+                    seen[r["event-id"]] |= set(addresses(r))
+            if all(set(rcpts) <= v for v in seen.values()):
                 return recs
             return None
         recs = harness.wait_until(complete, harness.LOG_TIMEOUT,
                                   "RECEIVE and DELIVER(carol, dave) for " + qid)
 
+        # RECEIVE, like DELIVER, is one record per recipient.
         receive = [r for r in recs if r["event-id"] == "RECEIVE"]
-        self.assertEqual(len(receive), 1, recs)
-        rec = receive[0]
-        self.assertEqual(rec["internal-message-id"], qid)
-        self.assertEqual(rec["message-id"].strip("<>"), "%s@client.test" % token)
-        self.assertEqual(rec["sender-address"], "sender@client.test")
-        self.assertEqual(sorted(addresses(rec)), sorted(rcpts))
-        self.assertEqual(rec["client-ip"], "127.0.0.1")
-        self.assertIn("internet", rec["connector-id"])
-        self.assertGreaterEqual(int(rec["total-bytes"]), size)
+        self.assertEqual(sorted(a for r in receive for a in addresses(r)), sorted(rcpts), recs)
+        for rec in receive:
+            self.assertEqual(rec["internal-message-id"], qid)
+            self.assertEqual(rec["message-id"].strip("<>"), "%s@client.test" % token)
+            self.assertEqual(rec["sender-address"], "sender@client.test")
+            self.assertEqual(rec["client-ip"], "127.0.0.1")
+            self.assertIn("internet", rec["connector-id"])
+            self.assertGreaterEqual(int(rec["total-bytes"]), size)
 
         delivers = [r for r in recs if r["event-id"] == "DELIVER"]
         per_rcpt = {}
