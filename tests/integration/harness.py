@@ -487,7 +487,6 @@ class DaemonTestCase(unittest.TestCase):
     exit status checked) in tearDownClass."""
 
     daemon = None
-    config = None  # subclasses may set a Config factory
 
     @classmethod
     def make_config(cls):
