@@ -26,6 +26,20 @@ bool is_final(spool::RecipientStatus s) {
   return s == spool::RecipientStatus::delivered || s == spool::RecipientStatus::failed;
 }
 
+// When the next attempt of a message is due: the earliest next_attempt_us of a recipient that
+// is not final (0, "never tried", counts as due at once). A message with nothing left to do
+// is due at once too, so that it gets removed.
+int64_t next_due(const std::vector<spool::RecipientState>& states) {
+  bool any = false;
+  int64_t due = 0;
+  for (const auto& st : states) {
+    if (is_final(st.status)) continue;
+    due = any ? std::min(due, st.next_attempt_us) : st.next_attempt_us;
+    any = true;
+  }
+  return due;
+}
+
 Reply reply_of(const Error& e, int code, const char* enhanced) {
   if (e.reply) return *e.reply;
   return Reply(code, enhanced, e.context);
@@ -62,15 +76,30 @@ void QueueManager::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
+  idle_.notify_all();
+}
+
+void QueueManager::wake() {
+  // Taking the lock orders this after a worker's check of the clock: a worker between that
+  // check and its wait would otherwise miss the notification.
+  { std::lock_guard lock(mu_); }
+  wake_.notify_all();
+}
+
+bool QueueManager::wait_idle(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  return idle_.wait_until(lock, deadline, [this] {
+    if (active_ > 0 || !ready_.empty()) return false;
+    // A waiting message whose time has come is not idle either; the workers will take it.
+    return waiting_.empty() || waiting_.begin()->first > to_us(s_.clock.now());
+  });
 }
 
 void QueueManager::recover(std::vector<spool::SpooledMessage> messages) {
   std::lock_guard lock(mu_);
   for (auto& m : messages) {
-    Job job{std::move(m.envelope), std::move(m.recipients), nullptr, m.content_size};
-    int64_t due = 0;
-    for (const auto& st : job.states)
-      if (!is_final(st.status)) due = due == 0 ? st.next_attempt_us : std::min(due, st.next_attempt_us);
+    Job job{std::move(m.envelope), std::move(m.recipients), nullptr, m.content_size, {}};
+    const int64_t due = next_due(job.states);
     if (due <= to_us(s_.clock.now())) ready_.push_back(std::move(job));
     else waiting_.emplace(due, std::move(job));
   }
@@ -117,9 +146,12 @@ void QueueManager::run() {
     }
     Job job = std::move(ready_.front());
     ready_.pop_front();
+    ++active_;
     lock.unlock();
     process(job);
     lock.lock();
+    --active_;
+    idle_.notify_all();
   }
 }
 
@@ -142,8 +174,12 @@ void QueueManager::process(Job& job) {
   const std::string& content = job.content ? *job.content : loaded;
 
   const int64_t now = to_us(s_.clock.now());
-  const bool expired = now - job.envelope.received_at_us >
-                       std::chrono::duration_cast<std::chrono::microseconds>(kMaxQueueLifetime).count();
+  // A message without a receive time (0) never expires: failing it at the first deferral
+  // would be worse than keeping it.
+  const bool expired = job.envelope.received_at_us > 0 &&
+                       now - job.envelope.received_at_us >
+                           std::chrono::duration_cast<std::chrono::microseconds>(kMaxQueueLifetime).count();
+  if (job.delivered_targets.size() != job.states.size()) job.delivered_targets.resize(job.states.size());
   for (size_t i = 0; i < job.states.size(); ++i) {
     auto& state = job.states[i];
     if (is_final(state.status) || state.next_attempt_us > now) continue;
@@ -152,6 +188,8 @@ void QueueManager::process(Job& job) {
       state.status = spool::RecipientStatus::failed;
       state.last_reply = "554 5.4.7 Message expired: " + state.last_reply;
       track(job, "FAIL", job.envelope.recipients[i].address, "", state.last_reply, "expired");
+      std::lock_guard lock(mu_);
+      ++failed_;
     }
   }
 
@@ -165,16 +203,14 @@ void QueueManager::process(Job& job) {
                  saved.error().message().c_str());
   }
   if (done) return;
-  int64_t due = 0;
-  for (const auto& st : job.states)
-    if (!is_final(st.status)) due = due == 0 ? st.next_attempt_us : std::min(due, st.next_attempt_us);
+  const int64_t due = next_due(job.states);
   job.content.reset();  // do not hold message bodies in memory while they wait
   std::lock_guard lock(mu_);
   waiting_.emplace(std::max(due, now + 1), std::move(job));
   wake_.notify_one();
 }
 
-void QueueManager::attempt(const Job& job, size_t i, const std::string& content, spool::RecipientState& state) {
+void QueueManager::attempt(Job& job, size_t i, const std::string& content, spool::RecipientState& state) {
   const std::string& rcpt = job.envelope.recipients[i].address;
   const int64_t now = to_us(s_.clock.now());
   state.attempts++;
@@ -209,6 +245,8 @@ void QueueManager::attempt(const Job& job, size_t i, const std::string& content,
       remote.push_back(target);
       continue;
     }
+    auto& delivered = job.delivered_targets[i];
+    if (std::find(delivered.begin(), delivered.end(), target) != delivered.end()) continue;
     auto path = s_.maildir.deliver(target, job.envelope.mail_from, content);
     if (!path) {
       const Error& e = path.error();
@@ -216,6 +254,7 @@ void QueueManager::attempt(const Job& job, size_t i, const std::string& content,
       else defer(reply_of(e, 451, "4.3.0"), target);
       return;
     }
+    delivered.push_back(target);
     track(job, "DELIVER", target, target == rcpt ? "" : rcpt, "250 2.0.0 Delivered to Maildir",
           path->filename().string());
   }

@@ -10,6 +10,7 @@
 // LastError that says why.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -61,6 +62,14 @@ class QueueManager {
 
   Stats stats() const;
 
+  // Waits until no message is ready or being attempted (messages may still wait for a later
+  // retry), or until `deadline`; true if idle. For tests and an orderly drain: callers learn
+  // that every attempt due so far has finished and its outcome is in the spool.
+  bool wait_idle(std::chrono::steady_clock::time_point deadline);
+  // Makes the workers read the clock again now rather than at the next due time they
+  // computed, so a clock that jumps (a test's clock, an admin's "retry now") takes effect.
+  void wake();
+
   // Back-off after `attempts` failed attempts: 1 min, 5 min, 15 min, 30 min, then hourly.
   static std::chrono::seconds retry_delay(uint32_t attempts);
   // How long a message may stay before its waiting recipients fail (Postfix's
@@ -73,20 +82,27 @@ class QueueManager {
     std::vector<spool::RecipientState> states;
     std::shared_ptr<const std::string> content;  // null: read from the spool
     uint64_t content_size = 0;
+    // Per recipient, the alias targets already delivered by an earlier attempt of this
+    // message, so a retry of the others (or of a remote target) does not deliver them again.
+    // In memory only: after a restart they get one duplicate, which the durability contract
+    // allows; a copy per retry for days would not be.
+    std::vector<std::vector<std::string>> delivered_targets;
   };
 
   void run();
   void process(Job& job);
   // One attempt for recipient `i`; updates its state and writes the tracking events.
-  void attempt(const Job& job, size_t i, const std::string& content, spool::RecipientState& state);
+  void attempt(Job& job, size_t i, const std::string& content, spool::RecipientState& state);
   void track(const Job& job, const char* event, std::string_view recipient,
              std::string_view related, const std::string& status, std::string_view context);
 
   QueueServices s_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
+  std::condition_variable idle_;  // signalled when a worker finishes a job
   std::deque<Job> ready_;
   std::multimap<int64_t, Job> waiting_;  // by next attempt, Unix µs
+  unsigned active_ = 0;                  // jobs being processed by workers
   bool stopping_ = false;
   uint64_t delivered_ = 0, deferred_ = 0, failed_ = 0;
   std::vector<std::thread> workers_;
