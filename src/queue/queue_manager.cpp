@@ -179,7 +179,6 @@ void QueueManager::process(Job& job) {
   const bool expired = job.envelope.received_at_us > 0 &&
                        now - job.envelope.received_at_us >
                            std::chrono::duration_cast<std::chrono::microseconds>(kMaxQueueLifetime).count();
-  if (job.delivered_targets.size() != job.states.size()) job.delivered_targets.resize(job.states.size());
   for (size_t i = 0; i < job.states.size(); ++i) {
     auto& state = job.states[i];
     if (is_final(state.status) || state.next_attempt_us > now) continue;
@@ -245,8 +244,7 @@ void QueueManager::attempt(Job& job, size_t i, const std::string& content, spool
       remote.push_back(target);
       continue;
     }
-    auto& delivered = job.delivered_targets[i];
-    if (std::find(delivered.begin(), delivered.end(), target) != delivered.end()) continue;
+    if (job.delivered_targets.contains(target)) continue;  // this message is already there
     auto path = s_.maildir.deliver(target, job.envelope.mail_from, content);
     if (!path) {
       const Error& e = path.error();
@@ -254,7 +252,7 @@ void QueueManager::attempt(Job& job, size_t i, const std::string& content, spool
       else defer(reply_of(e, 451, "4.3.0"), target);
       return;
     }
-    delivered.push_back(target);
+    job.delivered_targets.insert(target);
     track(job, "DELIVER", target, target == rcpt ? "" : rcpt, "250 2.0.0 Delivered to Maildir",
           path->filename().string());
   }

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -82,11 +83,13 @@ class QueueManager {
     std::vector<spool::RecipientState> states;
     std::shared_ptr<const std::string> content;  // null: read from the spool
     uint64_t content_size = 0;
-    // Per recipient, the alias targets already delivered by an earlier attempt of this
-    // message, so a retry of the others (or of a remote target) does not deliver them again.
-    // In memory only: after a restart they get one duplicate, which the durability contract
-    // allows; a copy per retry for days would not be.
-    std::vector<std::vector<std::string>> delivered_targets;
+    // Mailboxes this message has been delivered to, by any recipient and any attempt: a
+    // mailbox named twice (an alias and one of its members, two aliases sharing a member)
+    // gets one copy, as with Postfix's duplicate elimination, and a retry of the other
+    // targets of an alias does not deliver to its local members again. In memory only:
+    // after a restart they may get one duplicate, which the durability contract allows; a
+    // copy per retry for days would not be.
+    std::set<std::string> delivered_targets;
   };
 
   void run();

@@ -200,6 +200,18 @@ TEST_F(QueueManagerTest, AliasExpandsToTwoMailboxes) {
   EXPECT_EQ(queue_->stats().delivered, 1u);  // one envelope recipient
 }
 
+TEST_F(QueueManagerTest, AMailboxNamedTwiceGetsOneCopy) {
+  // alice directly and through the alias: one copy, both recipients done.
+  start_queue();
+  queue_->enqueue(spooled_message({"team@example.test", "alice@example.test", "ALICE@example.test"}));
+  wait_idle();
+  EXPECT_EQ(mailbox("alice").size(), 1u);
+  EXPECT_EQ(mailbox("bob").size(), 1u);
+  EXPECT_TRUE(spool_contents().empty());
+  EXPECT_EQ(queue_->stats().delivered, 3u);
+  EXPECT_EQ(tracking("DELIVER", "alice@example.test").size(), 1u);
+}
+
 TEST_F(QueueManagerTest, PostmasterWithoutAUserGoesToTheImplicitMailbox) {
   start_queue();
   queue_->enqueue(spooled_message({"Postmaster"}));
