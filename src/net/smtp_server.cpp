@@ -9,6 +9,7 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <cstdio>
+#include <exception>
 #include <list>
 #include <thread>
 
@@ -56,6 +57,21 @@ std::string unmapped_text(const asio::ip::address& a) {
   return a.to_string();
 }
 
+// The completion of a spawned coroutine: its outermost frame (STYLE.md "Errors"). asio::detached
+// would drop an escaping exception without a word.
+auto log_exception(const char* what) {
+  return [what](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      std::fprintf(stderr, "sluiced: %s ended by an exception: %s\n", what, ex.what());
+    } catch (...) {
+      std::fprintf(stderr, "sluiced: %s ended by an unknown exception\n", what);
+    }
+  };
+}
+
 smtp::SessionSettings settings_for(const config::ReceiveConnector& c, const std::string& hostname) {
   smtp::SessionSettings s;
   s.hostname = hostname;
@@ -81,6 +97,10 @@ struct Connection {
 struct Loop {
   Loop(unsigned i, const Clock& clock) : index(i), ids(clock, i) {}
   unsigned index;
+  // Declared before ctx so that it outlives it: a session frame still held by the context
+  // when it is destroyed unregisters itself from this list.
+  std::list<Connection*> connections;  // touched only on this loop's thread
+  bool stopping = false;               // stop() ran here; touched only on this loop's thread
   asio::io_context ctx{1};
   QueueIdGenerator ids;
   struct Acceptor {
@@ -89,7 +109,6 @@ struct Loop {
     std::unique_ptr<tcp::acceptor> acceptor;
   };
   std::vector<Acceptor> acceptors;
-  std::list<Connection*> connections;  // touched only on this loop's thread
   std::optional<asio::steady_timer> ticker;
   std::thread thread;
 };
@@ -139,7 +158,7 @@ awaitable<void> SmtpServer::Impl::accept_loop(Loop& loop, const Loop::Acceptor& 
       co_await pause.async_wait(use_tuple);
       continue;
     }
-    asio::co_spawn(loop.ctx, serve(loop, std::move(socket), a), asio::detached);
+    asio::co_spawn(loop.ctx, serve(loop, std::move(socket), a), log_exception("session"));
   }
 }
 
@@ -171,6 +190,9 @@ awaitable<void> SmtpServer::Impl::serve(Loop& loop, tcp::socket socket, const Lo
     std::list<Connection*>::iterator it;
     ~Unregister() { loop.connections.erase(it); }
   } unregister{loop, registration};
+  // Accepted just before stop() ran on this loop but started after it: stop() did not see
+  // this connection, so it ends itself (421) instead of holding the shutdown up.
+  if (loop.stopping) conn.shutting_down = true;
 
   const std::string client_ip = unmapped_text(remote.address());
   const std::string local_ip = unmapped_text(local.address());
@@ -317,7 +339,7 @@ void SmtpServer::start(std::function<void()> on_tick) {
   impl_->on_tick = std::move(on_tick);
   for (auto& loop : impl_->loops) {
     for (auto& a : loop->acceptors)
-      asio::co_spawn(loop->ctx, impl_->accept_loop(*loop, a), asio::detached);
+      asio::co_spawn(loop->ctx, impl_->accept_loop(*loop, a), log_exception("accept loop"));
     if (loop->index == 0) {
       loop->ticker.emplace(loop->ctx);
       asio::co_spawn(loop->ctx, impl_->tick_loop(*loop), asio::detached);
@@ -330,6 +352,7 @@ void SmtpServer::stop() {
   for (auto& loop : impl_->loops) {
     asio::post(loop->ctx, [l = loop.get()] {
       asio::error_code ec;
+      l->stopping = true;
       for (auto& a : l->acceptors) a.acceptor->close(ec);
       for (Connection* c : l->connections) {
         c->shutting_down = true;
