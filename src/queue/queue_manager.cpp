@@ -161,10 +161,14 @@ void QueueManager::process(Job& job) {
   if (!job.content) {
     auto content = s_.store.read_content(id);
     if (!content) {
-      // The spool could not give the content back (I/O error, or a damaged record the store
-      // moved aside). Nothing to deliver from: try again later; the store has said why.
-      std::fprintf(stderr, "sluiced: %s: cannot read message content: %s\n", id.c_str(),
-                   content.error().message().c_str());
+      // The spool could not give the content back. Not there at all (permanent: removed, or
+      // a damaged record the store moved aside on an earlier read, with its metadata): the
+      // message is no longer ours to deliver, and retrying it every minute forever would
+      // only fill the log. Anything else (an I/O error) may pass: try again later.
+      const bool gone = content.error().klass == ErrorClass::permanent;
+      std::fprintf(stderr, "sluiced: %s: cannot read message content: %s%s\n", id.c_str(),
+                   content.error().message().c_str(), gone ? "; dropped from the queue" : "");
+      if (gone) return;
       std::lock_guard lock(mu_);
       waiting_.emplace(to_us(s_.clock.now()) + std::chrono::microseconds(retry_delay(1)).count(), std::move(job));
       return;

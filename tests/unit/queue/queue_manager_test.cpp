@@ -332,6 +332,20 @@ TEST_F(QueueManagerTest, RecoveryRemovesAMessageWhoseRecipientsAreAllFinal) {
   EXPECT_TRUE(mailbox("alice").empty());
 }
 
+TEST_F(QueueManagerTest, AMessageGoneFromTheSpoolIsDroppedNotRetriedForever) {
+  // Recovered, then removed (by an admin, or moved aside as damaged) before its attempt.
+  smtp::Message m = spooled_message({"alice@example.test"});
+  auto recovered = spool_contents();
+  ASSERT_EQ(recovered.size(), 1u);
+  ASSERT_TRUE(store_->remove(m.envelope.queue_id).has_value());
+  start_queue();
+  queue_->recover(std::move(recovered));
+  wait_idle();
+  const auto stats = queue_->stats();
+  EXPECT_EQ(stats.ready + stats.waiting, 0u);
+  EXPECT_TRUE(mailbox("alice").empty());
+}
+
 TEST_F(QueueManagerTest, MaildirFailureDefersWith4xxKeepsTheMessageAndRetries) {
   // A file where alice's Maildir directory should be: delivery cannot create it.
   fs::create_directories(maildir_root() / "example.test");
