@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <exception>
 #include <list>
+#include <optional>
 #include <thread>
 
 #include "base/queue_id.hpp"
@@ -208,25 +209,32 @@ awaitable<void> SmtpServer::Impl::serve(Loop& loop, tcp::socket socket, const Lo
                             log::format_endpoint(client_ip, remote.port()));
   observer.on_connect();
 
-  auto refuse = [&](const Reply& reply, std::string_view why) -> awaitable<void> {
-    observer.on_reply(reply);
-    co_await write_all(conn.socket, reply.wire(), std::chrono::seconds(10));
-    observer.on_disconnect(why);
-  };
+  // Temporaries are kept out of co_await expressions on purpose: GCC 12 destroys
+  // temporaries of a conditional expression inside a co_await twice (GCC bug 101367 family).
+  std::optional<Reply> refusal_reply;
+  std::string refusal_why;
+  std::optional<ConnectionLimits::Ticket> ticket;
   if (!connector) {
-    co_await refuse(Reply(554, "5.7.1", hostname + " No receive connector accepts connections from [" +
-                                            client_ip + "] on " + bound.to_string()),
-                    "no receive connector for this client");
-    co_return;
+    refusal_reply = Reply(554, "5.7.1", hostname + " No receive connector accepts connections from [" +
+                                            client_ip + "] on " + bound.to_string());
+    refusal_why = "no receive connector for this client";
+  } else {
+    ConnectionLimits::Refusal refusal;
+    ticket = limits.acquire(connector->name, client_ip, connector->max_connections,
+                            connector->max_connections_per_ip, refusal);
+    if (!ticket && refusal == ConnectionLimits::Refusal::client_full) {
+      refusal_reply = Reply(421, "4.7.0", hostname + " Too many connections from [" + client_ip + "]");
+      refusal_why = "max_connections_per_ip reached";
+    } else if (!ticket) {
+      refusal_reply = Reply(421, "4.7.0", hostname + " Too many connections, try again later");
+      refusal_why = "max_connections reached";
+    }
   }
-  ConnectionLimits::Refusal refusal;
-  auto ticket = limits.acquire(connector->name, client_ip, connector->max_connections,
-                               connector->max_connections_per_ip, refusal);
-  if (!ticket) {
-    const bool per_ip = refusal == ConnectionLimits::Refusal::client_full;
-    co_await refuse(Reply(421, "4.7.0", hostname + (per_ip ? " Too many connections from [" + client_ip + "]"
-                                                           : std::string(" Too many connections, try again later"))),
-                    per_ip ? "max_connections_per_ip reached" : "max_connections reached");
+  if (refusal_reply) {
+    observer.on_reply(*refusal_reply);
+    const std::string wire = refusal_reply->wire();
+    co_await write_all(conn.socket, wire, std::chrono::seconds(10));
+    observer.on_disconnect(refusal_why);
     co_return;
   }
 
@@ -239,7 +247,8 @@ awaitable<void> SmtpServer::Impl::serve(Loop& loop, tcp::socket socket, const Lo
   std::array<char, kReadChunk> buffer;
   for (;;) {
     const smtp::SessionAction action = session.poll();
-    if (!co_await write_all(conn.socket, session.take_output(), settings.command_timeout)) {
+    const std::string output = session.take_output();
+    if (!co_await write_all(conn.socket, output, settings.command_timeout)) {
       why = "client stopped reading";
       break;
     }

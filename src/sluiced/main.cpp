@@ -82,6 +82,16 @@ std::vector<std::string> domain_names(const config::Config& c) {
 }
 
 int run(const std::string& config_path) {
+  // Signals are taken by this thread alone (sigwait below). Block them before any thread
+  // starts (RocksDB's, the queue's, the loops'): threads inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
   config::LoadResult loaded = config::load_file(config_path);
   if (!config::report(loaded, config_path, std::cerr, std::cerr)) return kExitConfig;
   auto cfg = std::make_shared<const config::Config>(std::move(*loaded.config));
@@ -132,18 +142,9 @@ int run(const std::string& config_path) {
   if (!spooled->empty()) std::cerr << "sluiced: recovered " << spooled->size() << " message(s) from the spool\n";
   queue.recover(std::move(*spooled));
 
-  // Signals are taken by this thread alone (sigwait below); every other thread blocks them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-
   {
     spool::Committer committer(**store);
-    daemon::SpoolSink sink(committer, queue, tracking, "");
+    daemon::SpoolSink sink(committer, queue, tracking);
     daemon::PolicyFactory policies(directory);
     net::SmtpServer server(cfg, net::ServerServices{policies, sink, protocol_log, session_ids, clock});
     std::vector<std::string> bound;

@@ -32,23 +32,24 @@ class PolicyFactory final : public net::SessionPolicyFactory {
 // Group commit, then one RECEIVE tracking event per recipient, then the queue.
 class SpoolSink final : public net::MessageSink {
  public:
-  SpoolSink(spool::Committer& committer, queue::QueueManager& queue, log::TrackingLog& tracking,
-            std::string server_ip_hint)
-      : committer_(committer), queue_(queue), tracking_(tracking), server_(std::move(server_ip_hint)) {}
+  // `queue` and `tracking` must outlive the committer: its callbacks use them, not the sink.
+  SpoolSink(spool::Committer& committer, queue::QueueManager& queue, log::TrackingLog& tracking)
+      : committer_(committer), queue_(queue), tracking_(tracking) {}
 
   void accept(std::unique_ptr<smtp::Message> message, Done done) override {
     std::shared_ptr<smtp::Message> m(std::move(message));
-    committer_.commit(m.get(), [this, m, done = std::move(done)](Result<void> result) {
+    committer_.commit(m.get(), [&queue = queue_, &tracking = tracking_, m,
+                                done = std::move(done)](Result<void> result) {
       const bool committed = result.has_value();
       done(std::move(result));  // the session answers now; the rest is ours
       if (!committed) return;
-      track_receive(*m);
-      queue_.enqueue(std::move(*m));
+      track_receive(tracking, *m);
+      queue.enqueue(std::move(*m));
     });
   }
 
  private:
-  void track_receive(const smtp::Message& m) {
+  static void track_receive(log::TrackingLog& tracking, const smtp::Message& m) {
     log::TrackingEvent e;
     e.event_id = "RECEIVE";
     e.source = "SMTP";
@@ -65,14 +66,13 @@ class SpoolSink final : public net::MessageSink {
     e.source_context = m.envelope.protocol;
     for (const auto& r : m.envelope.recipients) {
       e.recipient = r.address;
-      tracking_.write(e);
+      tracking.write(e);
     }
   }
 
   spool::Committer& committer_;
   queue::QueueManager& queue_;
   log::TrackingLog& tracking_;
-  std::string server_;
 };
 
 }  // namespace sluice::daemon
