@@ -198,7 +198,8 @@ void QueueManager::process(Job& job) {
 
   const bool done = std::all_of(job.states.begin(), job.states.end(),
                                 [](const auto& st) { return is_final(st.status); });
-  Result<void> saved = done ? s_.store.remove(id) : s_.store.update_recipients(id, job.states);
+  Result<void> saved = done ? s_.store.remove(id, spool::Store::Sync::lazy)
+                             : s_.store.update_recipients(id, job.states);
   if (!saved) {
     // The outcome could not be recorded: the message stays as it was in the spool and is
     // attempted again (delivered recipients may get a duplicate, never nothing).

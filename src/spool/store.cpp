@@ -232,7 +232,7 @@ Result<void> Store::update_recipients(std::string_view queue_id, const std::vect
   return ok();
 }
 
-Result<void> Store::remove(std::string_view queue_id) {
+Result<void> Store::remove(std::string_view queue_id, Sync sync) {
   if (auto r = recover_if_needed(); !r) return r;
   std::lock_guard lock(meta_mu_);
   std::shared_lock db_lock(db_mu_);
@@ -240,7 +240,7 @@ Result<void> Store::remove(std::string_view queue_id) {
   rocksdb::WriteBatch batch;
   rocksdb::Status s = batch.Delete(key(kMetaPrefix, queue_id));
   if (s.ok()) s = batch.Delete(key(kContentPrefix, queue_id));
-  if (s.ok()) s = db_->Write(synced(), &batch);
+  if (s.ok()) s = db_->Write(sync == Sync::now ? synced() : rocksdb::WriteOptions(), &batch);
   if (!s.ok()) return write_failed(s, "cannot remove " + std::string(queue_id));
   return ok();
 }

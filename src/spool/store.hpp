@@ -72,9 +72,16 @@ class Store {
   Result<void> update_recipients(std::string_view queue_id,
                                  const std::vector<RecipientState>& states);
 
-  // Deletes every record of the message (synced). Removing a message that is not there is
-  // not an error: a retry after a crash must be able to finish the job.
-  Result<void> remove(std::string_view queue_id);
+  // How a removal reaches the disk. `lazy` is for a message whose recipients are all final:
+  // the delete goes to the WAL without its own fsync and is made durable by the next synced
+  // write (the next group commit). A crash before that brings the message back and it is
+  // delivered again: a duplicate, never a loss — the contract allows it, and it saves one
+  // fsync per delivered message (Postfix, too, unlinks queue files without fsync).
+  enum class Sync { now, lazy };
+
+  // Deletes every record of the message. Removing a message that is not there is not an
+  // error: a retry after a crash must be able to finish the job.
+  Result<void> remove(std::string_view queue_id, Sync sync = Sync::now);
 
   // Recovery at start: every message, sorted by queue id. Records that cannot be decoded are
   // moved aside, appended to `quarantined` if given, and never make the call fail.

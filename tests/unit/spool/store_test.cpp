@@ -127,6 +127,25 @@ TEST(Store, RemoveDeletesEveryRecordAndIsIdempotent) {
   EXPECT_EQ((*loaded)[0].envelope, b.envelope);
 }
 
+TEST(Store, LazyRemoveIsSeenAtOnceAndStaysRemovedAfterReopen) {
+  TempDir tmp;
+  smtp::Message a = make_message(0), b = make_message(1);
+  {
+    auto store = open_store(tmp.path());
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(write_one(*store, a));
+    ASSERT_TRUE(store->remove(a.envelope.queue_id, Store::Sync::lazy));
+    EXPECT_FALSE(store->read_content(a.envelope.queue_id));
+    ASSERT_TRUE(write_one(*store, b));  // a synced write: the delete before it is on disk too
+  }
+  auto store = open_store(tmp.path());
+  ASSERT_TRUE(store);
+  auto loaded = store->load_all();
+  ASSERT_TRUE(loaded);
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ((*loaded)[0].envelope, b.envelope);
+}
+
 TEST(Store, EverythingSurvivesReopen) {
   TempDir tmp;
   smtp::Message a = make_message(0), b = make_message(1, 5 << 20), c = make_message(2);
