@@ -68,7 +68,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   CliContext context{out, err, env_config && !env_config->empty() ? *env_config : kDefaultConfigPath};
 
   CLI::App app{"sluice: the operator's command for the sluice mail server", "sluice"};
-  app.set_version_flag("--version", std::string("sluice ") + kVersion);
+  app.set_version_flag("--version", "sluice " + std::string(sluice::kVersion));
   app.add_option("-c,--config", context.config_path,
                  "configuration file (default: $SLUICE_CONFIG, else /etc/sluice/sluice.toml)");
   app.require_subcommand(1);

@@ -8,9 +8,10 @@
 #include <ostream>
 #include <string>
 
+#include "base/version.hpp"
+
 namespace sluice::cli {
 
-inline constexpr const char* kVersion = "0.1.0";  // keep in step with project() in CMakeLists.txt
 
 // Runs `sluice` with `argv` (argv[0] is the program name). `env_config` is $SLUICE_CONFIG,
 // passed in rather than read here so that tests control it. Returns the exit status.

@@ -36,12 +36,13 @@
 #include <string_view>
 
 #include "base/clock.hpp"
+#include "base/version.hpp"
 #include "log/log_file.hpp"
 
 namespace sluice::log {
 
 inline constexpr std::string_view kSoftwareName = "sluice";
-inline constexpr std::string_view kSoftwareVersion = "0.1.0";
+inline constexpr std::string_view kSoftwareVersion = kVersion;
 
 enum class ProtocolLogKind { receive, send };
 

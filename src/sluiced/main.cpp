@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "base/clock.hpp"
+#include "base/version.hpp"
 #include "config/check.hpp"
 #include "config/default_config.hpp"
 #include "config/loader.hpp"
@@ -188,7 +189,7 @@ int main(int argc, char** argv) {
     if ((arg == "--config" || arg == "-c") && i + 1 < argc) config_path = argv[++i];
     else if (arg == "--write-default-config" && i + 1 < argc) return write_default_config(argv[++i]);
     else if (arg == "--version") {
-      std::cout << "sluiced " << log::kSoftwareVersion << "\n";
+      std::cout << "sluiced " << kVersion << "\n";
       return 0;
     } else return usage();
   }
