@@ -65,6 +65,20 @@ const ReceiveConnector* Config::find_connector(std::string_view name) const {
   return nullptr;
 }
 
+const SendConnector* Config::find_send_connector(std::string_view name) const {
+  for (const SendConnector& c : send_connectors) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+std::chrono::seconds QueueSettings::retry_interval(unsigned attempt) const {
+  // The loader refuses an empty list; a hand-built empty one falls back to the first default.
+  if (retry.empty()) return std::chrono::minutes(1);
+  const size_t i = attempt == 0 ? 0 : std::min<size_t>(attempt - 1, retry.size() - 1);
+  return retry[i];
+}
+
 const ReceiveConnector* select_connector(const Config& config, const ListenAddress& bound,
                                          const IpAddress& client) {
   const ReceiveConnector* best = nullptr;

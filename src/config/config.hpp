@@ -16,6 +16,7 @@
 
 #include "config/ip_range.hpp"
 #include "config/listen_address.hpp"
+#include "config/send_connector.hpp"
 
 namespace sluice::config {
 
@@ -75,17 +76,43 @@ struct ReceiveConnector {
   int match_specificity(const IpAddress& client) const;
 };
 
+// How sluiced resolves names for outbound delivery (dns/).
+struct DnsSettings {
+  // Forward every query to these servers ("ip:port", or "ip" for port 53); empty = the
+  // system resolver (/etc/resolv.conf).
+  std::vector<ListenAddress> servers;
+  std::chrono::seconds timeout{10};  // per query: our own deadline, then Status::timeout
+};
+
+// Retry and expiry of queued mail (queue/).
+struct QueueSettings {
+  // Waits between attempts of a next hop in Retry; after the last, the last repeats.
+  std::vector<std::chrono::seconds> retry{std::chrono::minutes(1),  std::chrono::minutes(5),
+                                          std::chrono::minutes(10), std::chrono::minutes(30),
+                                          std::chrono::hours(1),    std::chrono::hours(2),
+                                          std::chrono::hours(4)};
+  std::chrono::seconds expire_after{std::chrono::hours(5 * 24)};  // then FAIL 4.4.7 and a bounce
+  std::chrono::seconds delay_notice_after{std::chrono::hours(4)};  // one "delayed" DSN (RFC 3461 §4.1)
+
+  // The wait after the `attempt`-th failed attempt (1-based): retry[attempt-1], or the last.
+  std::chrono::seconds retry_interval(unsigned attempt) const;
+};
+
 struct Config {
   Server server;
   std::vector<AcceptedDomain> accepted_domains;
   LocalDelivery local_delivery;
   std::vector<User> users;
   std::vector<ReceiveConnector> receive_connectors;
+  DnsSettings dns;
+  QueueSettings queue;
+  std::vector<SendConnector> send_connectors;  // none = non-local mail waits in Unreachable
   std::string source;  // the file (or name) it was loaded from
 
   // Case-insensitive (RFC 5321 §2.4: domains are not case sensitive).
   bool is_accepted_domain(std::string_view domain) const;
   const ReceiveConnector* find_connector(std::string_view name) const;
+  const SendConnector* find_send_connector(std::string_view name) const;
 };
 
 // The connector that serves a client of `bound`: among the connectors that list `bound`

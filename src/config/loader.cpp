@@ -27,7 +27,7 @@ namespace {
 using namespace std::string_view_literals;
 
 constexpr std::array kTopKeys{"server"sv, "accepted_domain"sv, "local_delivery"sv, "user"sv,
-                              "receive_connector"sv};
+                              "receive_connector"sv, "dns"sv, "queue"sv, "send_connector"sv};
 constexpr std::array kServerKeys{"hostname"sv, "data_dir"sv, "threads"sv};
 constexpr std::array kDomainKeys{"name"sv};
 constexpr std::array kLocalDeliveryKeys{"maildir_root"sv, "aliases"sv};
@@ -37,16 +37,28 @@ constexpr std::array kConnectorKeys{
     "max_message_size"sv, "max_recipients"sv, "banner"sv,     "max_errors"sv,
     "max_connections"sv,  "max_connections_per_ip"sv,          "max_hop_count"sv,
     "command_timeout"sv,  "data_timeout"sv,  "protocol_log"sv};
+constexpr std::array kDnsKeys{"servers"sv, "timeout"sv};
+constexpr std::array kQueueKeys{"retry"sv, "expire_after"sv, "delay_notice_after"sv};
+constexpr std::array kSendConnectorKeys{
+    "name"sv,           "address_spaces"sv, "cost"sv,           "port"sv,
+    "smart_hosts"sv,    "auth"sv,           "max_connections"sv, "max_messages_per_connection"sv,
+    "max_message_rate"sv, "source_ip"sv,    "helo_name"sv,      "tls"sv,
+    "ca_file"sv,        "allow_plaintext_auth"sv, "connect_timeout"sv, "max_hosts_per_attempt"sv,
+    "protocol_log"sv};
+constexpr std::array kSendAuthKeys{"username"sv, "password_file"sv};
 
 struct Section {
   std::string_view title;  // as written in the file: "[server]", "[[user]]"
   std::span<const std::string_view> keys;
 };
-const std::array<Section, 5> kSections{{{"[server]", kServerKeys},
+const std::array<Section, 8> kSections{{{"[server]", kServerKeys},
                                         {"[[accepted_domain]]", kDomainKeys},
                                         {"[local_delivery]", kLocalDeliveryKeys},
                                         {"[[user]]", kUserKeys},
-                                        {"[[receive_connector]]", kConnectorKeys}}};
+                                        {"[[receive_connector]]", kConnectorKeys},
+                                        {"[dns]", kDnsKeys},
+                                        {"[queue]", kQueueKeys},
+                                        {"[[send_connector]]", kSendConnectorKeys}}};
 
 constexpr unsigned kMaxThreads = 1024;
 
@@ -130,6 +142,9 @@ class Loader {
     load_local_delivery(root);
     load_users(root);
     load_connectors(root);
+    load_dns(root);
+    load_queue(root);
+    load_send_connectors(root);
     return finish();
   }
 
@@ -177,7 +192,7 @@ class Loader {
         }
       } else {
         message += " (known sections: [server], [[accepted_domain]], [local_delivery], [[user]], "
-                   "[[receive_connector]])";
+                   "[[receive_connector]], [dns], [queue], [[send_connector]])";
       }
       (void)value;
       error(key.source(), std::move(message));
@@ -230,26 +245,31 @@ class Loader {
   void read_duration(const toml::table& t, std::string_view key, std::chrono::seconds& out) {
     const toml::node* node = t.get(key);
     if (!node) return;
-    if (auto* n = node->as_integer()) {
+    if (auto d = duration_value(*node, key)) out = *d;
+  }
+
+  // A duration node (a key's value or an array element); errors name `key`.
+  std::optional<std::chrono::seconds> duration_value(const toml::node& node, std::string_view key) {
+    if (auto* n = node.as_integer()) {
       error(n->source(), "'" + std::string(key) + "' needs a unit: write \"" + std::to_string(n->get()) +
                              "s\" for seconds (or m, h, d), in quotes");
-      return;
+      return std::nullopt;
     }
-    auto* v = node->as_string();
+    auto* v = node.as_string();
     if (!v) {
-      error(node->source(), "'" + std::string(key) + "' must be a duration such as \"5m\", not " + type_name(*node));
-      return;
+      error(node.source(), "'" + std::string(key) + "' must be a duration such as \"5m\", not " + type_name(node));
+      return std::nullopt;
     }
     auto d = parse_duration(v->get());
     if (!d) {
       error(v->source(), "'" + std::string(key) + "': " + d.error().context);
-      return;
+      return std::nullopt;
     }
     if (d->count() == 0) {
       error(v->source(), "'" + std::string(key) + "' must be longer than 0s");
-      return;
+      return std::nullopt;
     }
-    out = *d;
+    return *d;
   }
 
   void read_size(const toml::table& t, std::string_view key, uint64_t& out) {
@@ -549,6 +569,254 @@ class Loader {
                 "receive connectors '" + a.name + "' and '" + b.name + "' both listen on " + l.to_string() +
                     " with the same remote_ip_ranges, so neither can be chosen; give one of them "
                     "narrower remote_ip_ranges or another address");
+        }
+      }
+    }
+  }
+
+  void load_dns(const toml::table& root) {
+    const toml::table* t = table_section(root, "dns");
+    if (!t) return;
+    check_keys(*t, kDnsKeys, "[dns]");
+    DnsSettings& d = config_.dns;
+    for (auto* v : read_string_array(*t, "servers")) {
+      auto a = dns_server(v->get());
+      if (!a) {
+        error(v->source(), "'servers': " + a.error().context);
+      } else if (std::find(d.servers.begin(), d.servers.end(), *a) != d.servers.end()) {
+        error(v->source(), "'servers': " + a->to_string() + " is listed twice");
+      } else {
+        d.servers.push_back(*a);
+      }
+    }
+    read_duration(*t, "timeout", d.timeout);
+  }
+
+  // "ip" (port 53) or "ip:port" / "[ipv6]:port"; a DNS server needs a real port.
+  static Result<ListenAddress> dns_server(std::string_view text) {
+    if (auto ip = IpAddress::parse(text)) return ListenAddress{ip->unmapped().to_string(), 53};
+    auto a = ListenAddress::parse(text);
+    if (!a) return a;
+    if (a->port == 0) return fail(ErrorClass::config, "'" + std::string(text) + "': port 0 is not a DNS server's port");
+    return a;
+  }
+
+  void load_queue(const toml::table& root) {
+    const toml::table* t = table_section(root, "queue");
+    if (!t) return;
+    check_keys(*t, kQueueKeys, "[queue]");
+    QueueSettings& q = config_.queue;
+    if (const toml::node* node = t->get("retry")) {
+      const toml::array* array = node->as_array();
+      if (!array) {
+        error(node->source(), "'retry' must be an array of durations, e.g. [\"1m\", \"5m\", \"1h\"], not " +
+                                  std::string(type_name(*node)));
+      } else if (array->empty()) {
+        error(node->source(), "'retry' must list at least one interval; the last one repeats");
+      } else {
+        std::vector<std::chrono::seconds> retry;
+        bool ok = true;
+        for (const toml::node& element : *array) {
+          if (auto d = duration_value(element, "retry")) {
+            if (!retry.empty() && *d < retry.back()) {
+              warning(element.source(), "'retry': " + format_duration(*d) + " after " + format_duration(retry.back()) +
+                                            " retries sooner than the attempt before; intervals usually grow");
+            }
+            retry.push_back(*d);
+          } else {
+            ok = false;
+          }
+        }
+        if (ok) q.retry = std::move(retry);
+      }
+    }
+    read_duration(*t, "expire_after", q.expire_after);
+    read_duration(*t, "delay_notice_after", q.delay_notice_after);
+    if (q.delay_notice_after >= q.expire_after) {
+      const toml::node* where = t->get("delay_notice_after") ? t->get("delay_notice_after") : t->get("expire_after");
+      warning(where ? where->source() : t->source(),
+              "no delay notice is ever sent: delay_notice_after (" + format_duration(q.delay_notice_after) +
+                  ") is not shorter than expire_after (" + format_duration(q.expire_after) + ")");
+    }
+  }
+
+  void load_send_connectors(const toml::table& root) {
+    std::map<std::string, int> names;
+    std::vector<std::pair<SendConnector, const toml::table*>> loaded;
+    for (const toml::table* t : array_section(root, "send_connector")) {
+      const size_t errors_before = result_.errors.size();
+      SendConnector c;
+      check_keys(*t, kSendConnectorKeys, "[[send_connector]]");
+
+      if (!t->get("name")) {
+        error(t->source(), "[[send_connector]] needs a 'name'");
+      } else if (read_string(*t, "name", c.name)) {
+        const auto& where = t->get("name")->source();
+        if (auto [it, inserted] = names.emplace(c.name, int(where.begin.line)); !inserted) {
+          error(where, "send connector '" + c.name + "' is already defined on line " + std::to_string(it->second));
+        }
+      }
+
+      if (!t->get("address_spaces")) {
+        error(t->source(), "[[send_connector]] needs 'address_spaces', e.g. address_spaces = [\"*\"] for every domain");
+      } else if (auto* a = t->get("address_spaces")->as_array(); a && a->empty()) {
+        error(t->get("address_spaces")->source(), "'address_spaces' must name at least one domain, or \"*\"");
+      }
+      for (auto* v : read_string_array(*t, "address_spaces")) {
+        const std::string space = lower(v->get());
+        if (auto why = check_address_space(space); !why.empty()) {
+          error(v->source(), "'address_spaces': " + why);
+        } else if (std::find(c.address_spaces.begin(), c.address_spaces.end(), space) != c.address_spaces.end()) {
+          error(v->source(), "'address_spaces': '" + space + "' is listed twice");
+        } else {
+          c.address_spaces.push_back(space);
+        }
+      }
+
+      read_unsigned(*t, "cost", c.cost, 1, 100);
+      unsigned port = c.port;
+      read_unsigned(*t, "port", port, 1, 65535);
+      c.port = uint16_t(port);
+
+      if (auto* node = t->get("smart_hosts"); node && node->is_array() && node->as_array()->empty()) {
+        error(node->source(), "'smart_hosts' is empty; leave the key out to deliver by MX lookup");
+      }
+      for (auto* v : read_string_array(*t, "smart_hosts")) {
+        auto h = HostPort::parse(v->get());
+        if (!h) {
+          error(v->source(), "'smart_hosts': " + h.error().context);
+          continue;
+        }
+        if (h->port == 0) h->port = c.port;
+        if (std::find(c.smart_hosts.begin(), c.smart_hosts.end(), *h) != c.smart_hosts.end()) {
+          error(v->source(), "'smart_hosts': " + h->to_string() + " is listed twice");
+          continue;
+        }
+        c.smart_hosts.push_back(std::move(*h));
+      }
+
+      load_send_auth(*t, c);
+      read_unsigned(*t, "max_connections", c.max_connections, 1, 10000);
+      read_unsigned(*t, "max_messages_per_connection", c.max_messages_per_connection, 1, 1000000);
+      if (auto* v = get<std::string>(*t, "max_message_rate", "a string such as \"600/min\"")) {
+        auto rate = MessageRate::parse(v->get());
+        if (rate) {
+          c.max_message_rate = *rate;
+        } else {
+          error(v->source(), "'max_message_rate': " + rate.error().context);
+        }
+      }
+      if (read_string(*t, "source_ip", c.source_ip)) {
+        if (auto ip = IpAddress::parse(c.source_ip)) {
+          c.source_ip = ip->unmapped().to_string();
+        } else {
+          error(t->get("source_ip")->source(), "'source_ip': '" + c.source_ip +
+                                                   "' is not an IP address (one of this machine's addresses)");
+        }
+      }
+      if (read_string(*t, "helo_name", c.helo_name)) {
+        if (auto why = check_domain_name(c.helo_name); !why.empty()) {
+          error(t->get("helo_name")->source(), "'helo_name': " + why);
+        }
+        c.helo_name = lower(c.helo_name);
+      } else {
+        c.helo_name = config_.server.hostname;
+      }
+      if (auto* v = get<std::string>(*t, "tls", "a string")) {
+        if (auto m = parse_tls_mode(v->get())) {
+          c.tls = *m;
+        } else {
+          std::string message = "'tls' must be none, opportunistic, required or verify, not '" + v->get() + "'";
+          constexpr std::array kModeNames{"none"sv, "opportunistic"sv, "required"sv, "verify"sv};
+          if (auto guess = closest(v->get(), kModeNames)) message += "; did you mean '" + std::string(*guess) + "'?";
+          error(v->source(), std::move(message));
+        }
+      }
+      read_string(*t, "ca_file", c.ca_file);
+      read_bool(*t, "allow_plaintext_auth", c.allow_plaintext_auth);
+      read_duration(*t, "connect_timeout", c.connect_timeout);
+      read_unsigned(*t, "max_hosts_per_attempt", c.max_hosts_per_attempt, 1, 100);
+      read_bool(*t, "protocol_log", c.protocol_log);
+
+      if (result_.errors.size() == errors_before) {
+        send_connector_rules(*t, c);
+        loaded.emplace_back(std::move(c), t);
+      }
+    }
+    check_overlapping_spaces(loaded);
+    for (auto& [c, t] : loaded) config_.send_connectors.push_back(std::move(c));
+  }
+
+  // auth = { username = "...", password_file = "..." } (or a [send_connector.auth] table).
+  void load_send_auth(const toml::table& t, SendConnector& c) {
+    const toml::node* node = t.get("auth");
+    if (!node) return;
+    const toml::table* a = node->as_table();
+    if (!a) {
+      error(node->source(), "'auth' must be a table: auth = { username = \"...\", password_file = \"...\" }");
+      return;
+    }
+    bool ok = true;
+    for (auto&& [key, value] : *a) {
+      const std::string_view k = key.str();
+      if (std::find(kSendAuthKeys.begin(), kSendAuthKeys.end(), k) != kSendAuthKeys.end()) continue;
+      ok = false;
+      if (k == "password") {
+        error(key.source(), "'auth': put the password in a file readable only by sluiced and give its path as "
+                            "password_file, so that it stays out of the configuration");
+      } else if (auto guess = closest(k, kSendAuthKeys)) {
+        error(key.source(), "unknown key '" + std::string(k) + "' in auth; did you mean '" + std::string(*guess) + "'?");
+      } else {
+        error(key.source(), "unknown key '" + std::string(k) + "' in auth (known: username, password_file)");
+      }
+      (void)value;
+    }
+    SendAuth auth;
+    for (const auto& [key, out] : {std::pair{"username"sv, &auth.username}, std::pair{"password_file"sv, &auth.password_file}}) {
+      if (!a->get(key)) {
+        error(node->source(), "'auth' needs '" + std::string(key) + "'");
+        ok = false;
+      } else if (!read_string(*a, key, *out)) {
+        ok = false;
+      }
+    }
+    if (ok) c.auth = std::move(auth);
+  }
+
+  // Rules between the keys of one send connector.
+  void send_connector_rules(const toml::table& t, const SendConnector& c) {
+    const std::string who = "send connector '" + c.name + "': ";
+    const toml::node* auth = t.get("auth");
+    if (c.auth && c.tls == TlsMode::none && !c.allow_plaintext_auth) {
+      error(auth->source(), who + "auth with tls = \"none\" could never log in (AUTH is sent only over TLS); "
+                                  "use tls = \"opportunistic\" or set allow_plaintext_auth = true");
+    }
+    if (c.auth && !c.uses_smart_hosts()) {
+      warning(auth->source(), who + "auth is used only with smart_hosts; MX hosts are never logged in to");
+    }
+    if (c.auth && c.allow_plaintext_auth && c.tls != TlsMode::required && c.tls != TlsMode::verify) {
+      warning(t.get("allow_plaintext_auth")->source(),
+              who + "the password crosses the network in the clear when the smart host offers no STARTTLS");
+    }
+    if (auto* v = t.get("ca_file"); v && c.tls != TlsMode::verify) {
+      warning(v->source(), who + "ca_file is used only with tls = \"verify\"");
+    }
+  }
+
+  // Two connectors offering the same address space at the same cost: routing takes the first
+  // in the file, which is legal but rarely meant (Exchange load-balances them instead).
+  void check_overlapping_spaces(const std::vector<std::pair<SendConnector, const toml::table*>>& loaded) {
+    for (size_t i = 0; i < loaded.size(); ++i) {
+      for (size_t j = 0; j < i; ++j) {
+        const SendConnector& a = loaded[j].first;
+        const SendConnector& b = loaded[i].first;
+        if (a.cost != b.cost) continue;
+        for (const std::string& space : b.address_spaces) {
+          if (std::find(a.address_spaces.begin(), a.address_spaces.end(), space) == a.address_spaces.end()) continue;
+          warning(loaded[i].second->get("address_spaces")->source(),
+                  "send connectors '" + a.name + "' and '" + b.name + "' both serve '" + space + "' with cost " +
+                      std::to_string(a.cost) + ", so '" + a.name + "' (first in the file) is always used; give "
+                      "them different costs to make the choice explicit");
         }
       }
     }
