@@ -81,6 +81,8 @@ class Reader {
   bool ok_ = true;
 };
 
+constexpr uint8_t kDelayNotified = 1, kDsnPending = 2;
+
 constexpr uint8_t kNotifySpecified = 1, kNotifyNever = 2, kNotifySuccess = 4,
                   kNotifyFailure = 8, kNotifyDelay = 16;
 
@@ -141,13 +143,16 @@ std::string encode_meta(const SpooledMessage& m) {
     w.var(s.attempts);
     w.svar(s.next_attempt_us);
     w.svar(s.updated_us);
+    w.str(s.remote_mta);
+    w.u8(static_cast<uint8_t>((s.delay_notified ? kDelayNotified : 0) | (s.dsn_pending ? kDsnPending : 0)));
   }
   return w.take();
 }
 
 Result<SpooledMessage> decode_meta(std::string_view value) {
   if (value.empty()) return fail(ErrorClass::io, "empty spool record");
-  if (static_cast<uint8_t>(value[0]) != kMetaFormatVersion)
+  const uint8_t version = static_cast<uint8_t>(value[0]);
+  if (version != kMetaFormatVersion && version != kMetaFormatVersion1)
     return fail(ErrorClass::io, "unknown spool record format version " +
                                     std::to_string(static_cast<uint8_t>(value[0])));
   Reader r(value.substr(1));
@@ -196,6 +201,13 @@ Result<SpooledMessage> decode_meta(std::string_view value) {
     s.attempts = static_cast<uint32_t>(attempts);
     s.next_attempt_us = r.svar();
     s.updated_us = r.svar();
+    if (version >= 2) {
+      s.remote_mta = r.str();
+      uint8_t flags = r.u8();
+      if (flags > (kDelayNotified | kDsnPending)) return fail(ErrorClass::io, "spool record has bad DSN flags");
+      s.delay_notified = (flags & kDelayNotified) != 0;
+      s.dsn_pending = (flags & kDsnPending) != 0;
+    }
     e.recipients.push_back(std::move(rcpt));
     m.recipients.push_back(std::move(s));
   }

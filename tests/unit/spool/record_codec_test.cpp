@@ -19,6 +19,9 @@ SpooledMessage sample(int i) {
     st.attempts = static_cast<uint32_t>(r * 3 + 1);
     st.next_attempt_us = 1'700'000'123'000'000 + static_cast<int64_t>(r);
     st.updated_us = -5;  // negative times must survive too (zigzag)
+    st.remote_mta = r == 0 ? "" : "mx" + std::to_string(r) + ".example.net";
+    st.delay_notified = (r + static_cast<size_t>(i)) % 2 == 1;
+    st.dsn_pending = (r + static_cast<size_t>(i)) % 3 == 1;
     s.recipients.push_back(st);
   }
   return s;
@@ -75,6 +78,38 @@ TEST(RecordCodec, EnumOutOfRangeFails) {
   std::string bad = v;
   bad[4] = 3;
   EXPECT_FALSE(decode_meta(bad));
+}
+
+TEST(RecordCodec, Version1RecordsStillDecode) {
+  // A version 1 record is a version 2 one without each recipient's remote_mta and DSN
+  // flags. With one recipient whose remote_mta is empty and flags are 0, those are the last
+  // two bytes (length 0, flags 0): cut them and set the version byte.
+  SpooledMessage s = sample(0);
+  s.envelope.recipients.resize(1);
+  s.recipients.resize(1);
+  s.recipients[0].remote_mta.clear();
+  s.recipients[0].delay_notified = false;
+  s.recipients[0].dsn_pending = false;
+  s.recipients[0].last_reply = "451 4.4.0 No route";
+  std::string v = encode_meta(s);
+  ASSERT_EQ(v.substr(v.size() - 2), std::string("\0\0", 2));
+  v.resize(v.size() - 2);
+  v[0] = static_cast<char>(kMetaFormatVersion1);
+  Result<SpooledMessage> back = decode_meta(v);
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(*back, s);
+  // And a version 1 record is not read as version 2 (the missing fields are noticed).
+  v[0] = static_cast<char>(kMetaFormatVersion);
+  EXPECT_FALSE(decode_meta(v));
+}
+
+TEST(RecordCodec, BadDsnFlagsFail) {
+  SpooledMessage s = sample(0);
+  s.envelope.recipients.resize(1);
+  s.recipients.resize(1);
+  std::string v = encode_meta(s);
+  v.back() = 4;
+  EXPECT_FALSE(decode_meta(v));
 }
 
 TEST(RecordCodec, HugeRecipientCountIsRefusedWithoutAllocating) {
