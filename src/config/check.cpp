@@ -25,6 +25,26 @@ std::string summarize(const Config& config) {
   }
   out += ", " + count(config.accepted_domains.size(), "accepted domain", "accepted domains");
   out += ", " + count(config.users.size(), "user", "users");
+  if (config.send_connectors.empty()) {
+    // Legal, but the admin should see it: mail for other domains will not leave.
+    out += ", no send connectors (mail for other domains waits in Unreachable)";
+    return out;
+  }
+  out += ", " + count(config.send_connectors.size(), "send connector", "send connectors") + " (";
+  bool first = true;
+  for (const SendConnector& c : config.send_connectors) {
+    if (!first) out += "; ";
+    first = false;
+    out += c.name;
+    for (const std::string& space : c.address_spaces) out += " " + space;
+    if (c.uses_smart_hosts()) {
+      out += " via";
+      for (const HostPort& h : c.smart_hosts) out += " " + h.to_string();
+    } else {
+      out += " by MX";
+    }
+  }
+  out += ")";
   return out;
 }
 

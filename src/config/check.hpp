@@ -13,7 +13,8 @@
 
 namespace sluice::config {
 
-// "2 receive connectors (internet 127.0.0.1:2525; apps 127.0.0.1:2526), 2 accepted domains, 3 users"
+// "2 receive connectors (internet 127.0.0.1:2525; apps 127.0.0.1:2526), 2 accepted domains, 3 users,
+//  2 send connectors (internet * by MX; partner partner.test via relay.partner.test:587)"
 std::string summarize(const Config& config);
 
 // Writes "FILE: ok" and the summary to `out` and warnings as "file:l:c: warning: ..." to

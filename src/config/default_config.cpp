@@ -93,6 +93,59 @@ usage = "relay"
 remote_ip_ranges = ["127.0.0.0/8"]
 max_message_size = "35MB"
 protocol_log = true
+
+# DNS for outbound delivery (MX, A/AAAA lookups). Left out: the system resolver
+# (/etc/resolv.conf).
+# [dns]
+# Forward every query to these servers: "ip" (port 53) or "ip:port".
+# servers = ["127.0.0.1:5353"]
+# How long to wait for one answer before the lookup counts as timed out (a retry, not a bounce).
+# timeout = "10s"
+
+# Retries and expiry of mail that cannot be delivered at once. These are the defaults.
+# [queue]
+# Waits between attempts toward one next hop; after the last, the last one repeats.
+# retry = ["1m", "5m", "10m", "30m", "1h", "2h", "4h"]
+# After this long the message is given up: the sender gets a bounce (status 4.4.7).
+# expire_after = "5d"
+# The sender is told once that the message is delayed (a delay notice) after this long.
+# delay_notice_after = "4h"
+
+# Send connectors: how mail for domains that are not accepted domains leaves this server.
+# Without any, such mail waits in the Unreachable queue (see `sluice queue`).
+# A recipient's domain is matched against address_spaces: an exact domain beats
+# "*.domain", which beats "*"; among equally specific matches the lowest cost wins.
+# Uncomment this one to deliver to the internet by MX lookup on port 25:
+# [[send_connector]]
+# name = "internet"
+# "*" = every domain; also "example.com" (that domain) or "*.example.com" (its subdomains).
+# address_spaces = ["*"]
+# cost = 1
+# Port of the MX hosts (25), and of smart hosts written without a port.
+# port = 25
+# Relay through other servers instead of MX lookup: "host", "host:port", "[ip]", "[ip]:port"
+# (an address in brackets is used as it is, with no DNS lookup).
+# smart_hosts = ["relay.example.net:587"]
+# Log in to the smart hosts (AUTH PLAIN or LOGIN); the file holds the password.
+# auth = { username = "app", password_file = "var/relay.secret" }
+# Limits per next hop (a domain, or this connector's smart hosts).
+# max_connections = 10
+# max_messages_per_connection = 100
+# max_message_rate = "600/min"    # "N/s", "N/min" or "N/h"; left out: no limit
+# Local address to send from, and the name given in EHLO (left out: [server] hostname).
+# source_ip = "192.0.2.25"
+# helo_name = "mx.example.test"
+# TLS toward the next hop: none, opportunistic (STARTTLS when offered, no certificate
+# check), required (never in plaintext), verify (certificate and host name checked
+# against the system CAs, or ca_file).
+# tls = "opportunistic"
+# ca_file = "/etc/ssl/certs/partner-ca.pem"
+# Send the password even without TLS (it crosses the network in the clear).
+# allow_plaintext_auth = false
+# connect_timeout = "30s"
+# MX or smart hosts tried in one delivery attempt before the queue waits for its next retry.
+# max_hosts_per_attempt = 5
+# protocol_log = true
 )toml";
 
 }  // namespace

@@ -16,7 +16,8 @@ TEST(Check, OkPrintsVerdictAndSummary) {
   EXPECT_TRUE(report(r, "var/sluice.toml", out, err));
   EXPECT_EQ(out.str(),
             "var/sluice.toml: ok\n"
-            "2 receive connectors (internet 127.0.0.1:2525; apps 127.0.0.1:2526), 2 accepted domains, 3 users\n");
+            "2 receive connectors (internet 127.0.0.1:2525; apps 127.0.0.1:2526), 2 accepted domains, 3 users, "
+            "no send connectors (mail for other domains waits in Unreachable)\n");
   EXPECT_EQ(err.str(), "");
 }
 
@@ -25,7 +26,21 @@ TEST(Check, SummaryUsesSingulars) {
                        "[[accepted_domain]]\nname = \"a.test\"\n[[user]]\naddress = \"u@a.test\"\n",
                        "x.toml");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(summarize(*r.config), "1 receive connector (a [::1]:25 127.0.0.1:25), 1 accepted domain, 1 user");
+  EXPECT_EQ(summarize(*r.config),
+            "1 receive connector (a [::1]:25 127.0.0.1:25), 1 accepted domain, 1 user, "
+            "no send connectors (mail for other domains waits in Unreachable)");
+}
+
+TEST(Check, SummaryListsSendConnectors) {
+  auto r = load_string("[[receive_connector]]\nname = \"a\"\nlisten = [\"127.0.0.1:25\"]\n"
+                       "[[send_connector]]\nname = \"internet\"\naddress_spaces = [\"*\"]\n"
+                       "[[send_connector]]\nname = \"partner\"\naddress_spaces = [\"p.test\", \"*.p.test\"]\n"
+                       "smart_hosts = [\"relay.p.test:587\", \"[10.0.0.1]\"]\n",
+                       "x.toml");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(summarize(*r.config),
+            "1 receive connector (a 127.0.0.1:25), 0 accepted domains, 0 users, "
+            "2 send connectors (internet * by MX; partner p.test *.p.test via relay.p.test:587 [10.0.0.1]:25)");
 }
 
 TEST(Check, ErrorsThenWarningsInCompilerForm) {

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <sstream>
+
 #include "config/default_config.hpp"
 
 namespace sluice::config {
@@ -346,6 +349,283 @@ TEST(Diagnostic, Formats) {
   EXPECT_EQ((Diagnostic{"a.toml", 3, 7, "bad"}).to_string(), "a.toml:3:7: bad");
   EXPECT_EQ((Diagnostic{"a.toml", 3, 7, "bad"}).to_string("error"), "a.toml:3:7: error: bad");
   EXPECT_EQ((Diagnostic{"a.toml", 0, 0, "gone"}).to_string("error"), "a.toml: error: gone");
+}
+
+// ---- Outbound: [dns], [queue], [[send_connector]] ----
+
+TEST(Loader, FullFileLoadsOutboundSections) {
+  auto r = load_file(kData + "full.toml");
+  ASSERT_TRUE(r.ok()) << dump(r.errors);
+  EXPECT_TRUE(r.warnings.empty()) << dump(r.warnings);
+  const Config& c = *r.config;
+  EXPECT_EQ(c.dns.servers, (std::vector<ListenAddress>{{"127.0.0.1", 5353}, {"::1", 53}, {"192.0.2.53", 53}}));
+  EXPECT_EQ(c.dns.timeout, seconds(3));
+  EXPECT_EQ(c.queue.retry, (std::vector<seconds>{seconds(30), minutes(2), minutes(60)}));
+  EXPECT_EQ(c.queue.expire_after, std::chrono::hours(48));
+  EXPECT_EQ(c.queue.delay_notice_after, minutes(60));
+
+  ASSERT_EQ(c.send_connectors.size(), 2u);
+  const SendConnector& in = c.send_connectors[0];
+  EXPECT_EQ(in.name, "internet");
+  EXPECT_EQ(in.address_spaces, (std::vector<std::string>{"*"}));
+  EXPECT_EQ(in.cost, 5u);
+  EXPECT_EQ(in.port, 2525);
+  EXPECT_FALSE(in.uses_smart_hosts());
+  EXPECT_FALSE(in.auth.has_value());
+  EXPECT_EQ(in.max_connections, 20u);
+  EXPECT_EQ(in.max_messages_per_connection, 50u);
+  EXPECT_EQ(in.max_message_rate, (MessageRate{10, seconds(1)}));
+  EXPECT_EQ(in.source_ip, "192.0.2.25");
+  EXPECT_EQ(in.helo_name, "out.example.test");
+  EXPECT_EQ(in.tls, TlsMode::none);
+  EXPECT_EQ(in.connect_timeout, minutes(1));
+  EXPECT_EQ(in.max_hosts_per_attempt, 3u);
+  EXPECT_FALSE(in.protocol_log);
+
+  const SendConnector& p = c.send_connectors[1];
+  EXPECT_EQ(p.address_spaces, (std::vector<std::string>{"partner.test", "*.partner.test"}));
+  ASSERT_EQ(p.smart_hosts.size(), 4u);
+  EXPECT_EQ(p.smart_hosts[0], (HostPort{"relay.partner.test", 587, false}));
+  EXPECT_EQ(p.smart_hosts[1], (HostPort{"127.0.0.1", 2600, true}));
+  EXPECT_EQ(p.smart_hosts[2], (HostPort{"backup.partner.test", 25, false})) << "the connector's port fills in";
+  EXPECT_EQ(p.smart_hosts[3], (HostPort{"2001:db8::1", 25, true}));
+  ASSERT_TRUE(p.auth.has_value());
+  EXPECT_EQ(p.auth->username, "app");
+  EXPECT_EQ(p.auth->password_file, "var/partner.secret");
+  EXPECT_EQ(p.tls, TlsMode::verify);
+  EXPECT_EQ(p.ca_file, "/etc/sluice/partner-ca.pem");
+  EXPECT_EQ(p.helo_name, "mx.example.test") << "[server] hostname by default";
+  EXPECT_EQ(c.find_send_connector("partner"), &p);
+  EXPECT_EQ(c.find_send_connector("internet "), nullptr);
+}
+
+TEST(Loader, OutboundDefaults) {
+  auto r = load_with_minimal("[server]\nhostname = \"mx.a.test\"\n[[send_connector]]\nname = \"out\"\naddress_spaces = [\"*\"]\n");
+  ASSERT_TRUE(r.ok()) << dump(r.errors);
+  EXPECT_TRUE(r.warnings.empty()) << dump(r.warnings);
+  const Config& c = *r.config;
+  EXPECT_TRUE(c.dns.servers.empty()) << "the system resolver";
+  EXPECT_EQ(c.dns.timeout, seconds(10));
+  EXPECT_EQ(c.queue.retry, (std::vector<seconds>{minutes(1), minutes(5), minutes(10), minutes(30), minutes(60),
+                                                 minutes(120), minutes(240)}));
+  EXPECT_EQ(c.queue.expire_after, std::chrono::hours(120));
+  EXPECT_EQ(c.queue.delay_notice_after, std::chrono::hours(4));
+  const SendConnector& s = c.send_connectors.at(0);
+  EXPECT_EQ(s.cost, 1u);
+  EXPECT_EQ(s.port, 25);
+  EXPECT_TRUE(s.smart_hosts.empty());
+  EXPECT_FALSE(s.auth.has_value());
+  EXPECT_EQ(s.max_connections, 10u);
+  EXPECT_EQ(s.max_messages_per_connection, 100u);
+  EXPECT_TRUE(s.max_message_rate.unlimited());
+  EXPECT_EQ(s.source_ip, "");
+  EXPECT_EQ(s.helo_name, "mx.a.test");
+  EXPECT_EQ(s.tls, TlsMode::opportunistic);
+  EXPECT_EQ(s.ca_file, "");
+  EXPECT_FALSE(s.allow_plaintext_auth);
+  EXPECT_EQ(s.connect_timeout, seconds(30));
+  EXPECT_EQ(s.max_hosts_per_attempt, 5u);
+  EXPECT_TRUE(s.protocol_log);
+
+  auto none = load(kMinimal);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none.config->send_connectors.empty()) << "no send connector is legal";
+  EXPECT_TRUE(none.warnings.empty()) << dump(none.warnings);
+}
+
+TEST(Loader, RetryIntervalRepeatsTheLast) {
+  QueueSettings q;
+  q.retry = {seconds(60), seconds(300)};
+  EXPECT_EQ(q.retry_interval(0), seconds(60));
+  EXPECT_EQ(q.retry_interval(1), seconds(60));
+  EXPECT_EQ(q.retry_interval(2), seconds(300));
+  EXPECT_EQ(q.retry_interval(9), seconds(300));
+  q.retry.clear();
+  EXPECT_EQ(q.retry_interval(3), seconds(60));
+}
+
+TEST(Loader, DnsErrors) {
+  expect_one_error(load_with_minimal("[dns]\nservers = [\"127.0.0.1:5353\", \"ns.example.test\"]\n"), 6, 30,
+                   "'servers': 'ns.example.test' has no port");
+  expect_one_error(load_with_minimal("[dns]\nservers = [\"1.2.3.4\", \"1.2.3.4:53\"]\n"), 6, 23, "1.2.3.4:53 is listed twice");
+  expect_one_error(load_with_minimal("[dns]\nservers = [\"127.0.0.1:0\"]\n"), 6, 12, "port 0");
+  expect_one_error(load_with_minimal("[dns]\nservers = \"127.0.0.1\"\n"), 6, 11, "must be an array of strings");
+  expect_one_error(load_with_minimal("[dns]\ntimeout = 5\n"), 6, 11, "needs a unit: write \"5s\"");
+  expect_one_error(load_with_minimal("[dns]\ntimout = \"5s\"\n"), 6, 1, "unknown key 'timout' in [dns]; did you mean 'timeout'?");
+  expect_one_error(load("dns = 1\n" + std::string(kMinimal)), 1, 7, "must be a section: write [dns]");
+}
+
+TEST(Loader, QueueErrors) {
+  expect_one_error(load_with_minimal("[queue]\nretry = [\"1m\", \"5 minutes\"]\n"), 6, 16, "'retry': '5 minutes'");
+  expect_one_error(load_with_minimal("[queue]\nretry = [\"1m\", 300]\n"), 6, 16, "'retry' needs a unit: write \"300s\"");
+  expect_one_error(load_with_minimal("[queue]\nretry = []\n"), 6, 9, "at least one interval");
+  expect_one_error(load_with_minimal("[queue]\nretry = \"1m\"\n"), 6, 9, "'retry' must be an array of durations");
+  expect_one_error(load_with_minimal("[queue]\nexpire_after = \"0s\"\n"), 6, 16, "longer than 0s");
+  expect_one_error(load_with_minimal("[queue]\nexpire_afer = \"1d\"\n"), 6, 1, "did you mean 'expire_after'?");
+  // A key of another section says where it goes.
+  expect_one_error(load_with_minimal("[queue]\ncost = 1\n"), 6, 1, "'cost' belongs in [[send_connector]]");
+}
+
+TEST(Loader, QueueWarnings) {
+  auto r = load_with_minimal("[queue]\nretry = [\"10m\", \"5m\"]\nexpire_after = \"1h\"\ndelay_notice_after = \"2h\"\n");
+  ASSERT_TRUE(r.ok()) << dump(r.errors);
+  ASSERT_EQ(r.warnings.size(), 2u) << dump(r.warnings);
+  EXPECT_EQ(r.warnings[0].line, 6);
+  EXPECT_EQ(r.warnings[0].column, 17);
+  EXPECT_NE(r.warnings[0].message.find("5m after 10m"), std::string::npos) << r.warnings[0].message;
+  EXPECT_EQ(r.warnings[1].line, 8);
+  EXPECT_NE(r.warnings[1].message.find("no delay notice is ever sent: delay_notice_after (2h) is not shorter than "
+                                       "expire_after (1h)"),
+            std::string::npos)
+      << r.warnings[1].message;
+  EXPECT_EQ(r.config->queue.retry, (std::vector<seconds>{minutes(10), minutes(5)})) << "a warning keeps the value";
+}
+
+// A [[send_connector]] starting on line 5 with name and address_spaces; `extra` from line 7.
+LoadResult load_send(std::string_view extra) {
+  return load_with_minimal("[[send_connector]]\nname = \"out\"\naddress_spaces = [\"*\"]\n" + std::string(extra));
+}
+
+TEST(Loader, SendConnectorRequiredKeys) {
+  expect_one_error(load_with_minimal("[[send_connector]]\naddress_spaces = [\"*\"]\n"), 5, 1, "needs a 'name'");
+  expect_one_error(load_with_minimal("[[send_connector]]\nname = \"x\"\n"), 5, 1, "needs 'address_spaces'");
+  expect_one_error(load_with_minimal("[[send_connector]]\nname = \"x\"\naddress_spaces = []\n"), 7, 18,
+                   "at least one domain");
+  expect_one_error(load_with_minimal("[send_connector]\nname = \"x\"\n"), 5, 1, "write each one as [[send_connector]]");
+}
+
+TEST(Loader, SendConnectorAddressSpaces) {
+  auto r = load_with_minimal("[[send_connector]]\nname = \"x\"\naddress_spaces = [\"Example.COM\", \"*.Sub.Example.com\"]\n");
+  ASSERT_TRUE(r.ok()) << dump(r.errors);
+  EXPECT_EQ(r.config->send_connectors[0].address_spaces,
+            (std::vector<std::string>{"example.com", "*.sub.example.com"}));
+  const std::string head = "[[send_connector]]\nname = \"x\"\naddress_spaces = ";
+  expect_one_error(load_with_minimal(head + "[\"*example.com\"]\n"), 7, 19, "a wildcard may only be");
+  expect_one_error(load_with_minimal(head + "[\"mail.*.com\"]\n"), 7, 19, "a wildcard may only be");
+  expect_one_error(load_with_minimal(head + "[\"*.\"]\n"), 7, 19, "'*.': the domain is empty");
+  expect_one_error(load_with_minimal(head + "[\"exa_mple.com\"]\n"), 7, 19, "'_' is not allowed");
+  expect_one_error(load_with_minimal(head + "[\"\"]\n"), 7, 19, "the address space is empty");
+  expect_one_error(load_with_minimal(head + "[\"a.test\", \"A.TEST\"]\n"), 7, 29, "'a.test' is listed twice");
+}
+
+TEST(Loader, SendConnectorNumbers) {
+  expect_one_error(load_send("cost = 0\n"), 8, 8, "'cost' must be from 1 to 100, not 0");
+  expect_one_error(load_send("cost = 101\n"), 8, 8, "'cost' must be from 1 to 100, not 101");
+  expect_one_error(load_send("port = 0\n"), 8, 8, "'port' must be from 1 to 65535");
+  expect_one_error(load_send("port = 70000\n"), 8, 8, "'port' must be from 1 to 65535");
+  expect_one_error(load_send("max_connections = 0\n"), 8, 19, "'max_connections' must be from 1");
+  expect_one_error(load_send("max_messages_per_connection = -5\n"), 8, 31, "must be from 1");
+  expect_one_error(load_send("max_hosts_per_attempt = 0\n"), 8, 25, "from 1 to 100");
+  expect_one_error(load_send("connect_timeout = \"soon\"\n"), 8, 19, "'connect_timeout': 'soon' is not a duration");
+  expect_one_error(load_send("protocol_log = 1\n"), 8, 16, "must be true or false");
+}
+
+TEST(Loader, SendConnectorSmartHosts) {
+  expect_one_error(load_send("smart_hosts = []\n"), 8, 15, "leave the key out to deliver by MX lookup");
+  expect_one_error(load_send("smart_hosts = [\"relay.test:0\"]\n"), 8, 16, "port must be a number from 1 to 65535");
+  expect_one_error(load_send("smart_hosts = [\"relay.test:smtp\"]\n"), 8, 16, "port must be");
+  expect_one_error(load_send("smart_hosts = [\"10.0.0.1:25\"]\n"), 8, 16, "write an IP address in brackets, \"[10.0.0.1]:25\"");
+  expect_one_error(load_send("smart_hosts = [\"[relay.test]\"]\n"), 8, 16, "is not an IP address");
+  expect_one_error(load_send("smart_hosts = [\"[10.0.0.1\"]\n"), 8, 16, "no closing ']'");
+  expect_one_error(load_send("smart_hosts = [\"2001:db8::1\"]\n"), 8, 16, "put an IPv6 address in brackets");
+  expect_one_error(load_send("smart_hosts = [\"relay..test\"]\n"), 8, 16, "empty label");
+  expect_one_error(load_send("smart_hosts = [\"relay.test\", \"RELAY.test:25\"]\n"), 8, 30, "relay.test:25 is listed twice");
+  expect_one_error(load_send("smart_hosts = [\"[10.0.0.1]x\"]\n"), 8, 16, "port must be");
+}
+
+TEST(Loader, SendConnectorAuth) {
+  auto ok = load_send("smart_hosts = [\"relay.test\"]\n[send_connector.auth]\nusername = \"u\"\npassword_file = \"s\"\n");
+  ASSERT_TRUE(ok.ok()) << dump(ok.errors);
+  EXPECT_EQ(ok.config->send_connectors[0].auth->username, "u") << "a [send_connector.auth] table works too";
+  const std::string sh = "smart_hosts = [\"relay.test\"]\n";
+  expect_one_error(load_send(sh + "auth = { username = \"u\" }\n"), 9, 8, "'auth' needs 'password_file'");
+  expect_one_error(load_send(sh + "auth = { password_file = \"f\" }\n"), 9, 8, "'auth' needs 'username'");
+  expect_one_error(load_send(sh + "auth = { username = \"u\", password_file = \"f\", password = \"x\" }\n"), 9, 47,
+                   "give its path as password_file");
+  expect_one_error(load_send(sh + "auth = { user = \"u\", username = \"u\", password_file = \"f\" }\n"), 9, 10,
+                   "unknown key 'user' in auth");
+  expect_one_error(load_send(sh + "auth = { username = \"\", password_file = \"f\" }\n"), 9, 21, "'username' must not be empty");
+  expect_one_error(load_send(sh + "auth = \"app:secret\"\n"), 9, 8, "'auth' must be a table");
+  expect_one_error(load_send(sh + "tls = \"none\"\nauth = { username = \"u\", password_file = \"f\" }\n"), 10, 8,
+                   "could never log in");
+}
+
+TEST(Loader, SendConnectorValues) {
+  auto ok = load_send("max_message_rate = \"5000/h\"\nsource_ip = \"::ffff:192.0.2.1\"\ntls = \"required\"\n");
+  ASSERT_TRUE(ok.ok()) << dump(ok.errors);
+  EXPECT_EQ(ok.config->send_connectors[0].max_message_rate, (MessageRate{5000, seconds(3600)}));
+  EXPECT_EQ(ok.config->send_connectors[0].source_ip, "192.0.2.1") << "IPv4-mapped written as IPv4";
+  EXPECT_EQ(ok.config->send_connectors[0].tls, TlsMode::required);
+  expect_one_error(load_send("max_message_rate = \"600 per minute\"\n"), 8, 20, "is not a rate");
+  expect_one_error(load_send("max_message_rate = \"600/m\"\n"), 8, 20, "unknown unit 'm' (use s, min or h)");
+  expect_one_error(load_send("max_message_rate = \"0/s\"\n"), 8, 20, "leave the key out for no limit");
+  expect_one_error(load_send("max_message_rate = 600\n"), 8, 20, "'max_message_rate' must be a string such as \"600/min\"");
+  expect_one_error(load_send("source_ip = \"my.host\"\n"), 8, 13, "'source_ip': 'my.host' is not an IP address");
+  expect_one_error(load_send("helo_name = \"mx_1.test\"\n"), 8, 13, "'helo_name': 'mx_1.test'");
+  expect_one_error(load_send("tls = \"opportunistc\"\n"), 8, 7, "did you mean 'opportunistic'?");
+  expect_one_error(load_send("tls = true\n"), 8, 7, "'tls' must be a string");
+  expect_one_error(load_send("smarthosts = [\"a.test\"]\n"), 8, 1, "did you mean 'smart_hosts'?");
+  expect_one_error(load_send("listen = [\"0.0.0.0:25\"]\n"), 8, 1, "'listen' belongs in [[receive_connector]]");
+}
+
+TEST(Loader, SendConnectorDuplicateName) {
+  expect_one_error(load_send("[[send_connector]]\nname = \"out\"\naddress_spaces = [\"a.test\"]\n"), 9, 8,
+                   "send connector 'out' is already defined on line 6");
+}
+
+TEST(Loader, SendConnectorWarnings) {
+  auto r = load_send(
+      "auth = { username = \"u\", password_file = \"f\" }\nallow_plaintext_auth = true\nca_file = \"ca.pem\"\n"
+      "[[send_connector]]\nname = \"second\"\naddress_spaces = [\"b.test\", \"*\"]\n"
+      "[[send_connector]]\nname = \"third\"\naddress_spaces = [\"b.test\"]\ncost = 2\n");
+  ASSERT_TRUE(r.ok()) << dump(r.errors);
+  ASSERT_EQ(r.warnings.size(), 4u) << dump(r.warnings);
+  EXPECT_EQ(r.warnings[0].line, 8);
+  EXPECT_NE(r.warnings[0].message.find("send connector 'out': auth is used only with smart_hosts"), std::string::npos);
+  EXPECT_EQ(r.warnings[1].line, 9);
+  EXPECT_NE(r.warnings[1].message.find("in the clear"), std::string::npos);
+  EXPECT_EQ(r.warnings[2].line, 10);
+  EXPECT_NE(r.warnings[2].message.find("ca_file is used only with tls = \"verify\""), std::string::npos);
+  EXPECT_EQ(r.warnings[3].line, 13);
+  EXPECT_NE(r.warnings[3].message.find("'out' and 'second' both serve '*' with cost 1, so 'out' (first in the file)"),
+            std::string::npos)
+      << r.warnings[3].message;
+  EXPECT_EQ(r.config->send_connectors.size(), 3u);
+}
+
+TEST(Loader, DefaultConfigExamplesLoadWhenUncommented) {
+  // Every commented-out key line ("# key = value") and section header of the outbound part of
+  // the default file, uncommented: the examples it shows must be valid as written.
+  std::string text;
+  std::istringstream in{std::string(default_config_text())};
+  std::string line;
+  int uncommented = 0;
+  bool outbound = false;
+  while (std::getline(in, line)) {
+    outbound = outbound || line == "# [dns]";
+    if (!outbound) {
+      text += line + "\n";
+      continue;
+    }
+    const bool key = line.size() > 2 && line.rfind("# ", 0) == 0 && std::islower(static_cast<unsigned char>(line[2])) &&
+                     line.find(' ', 2) == line.find(" = ", 2) && line.find(" = ", 2) != std::string::npos;
+    const bool header = line.rfind("# [", 0) == 0 && line.back() == ']';
+    if (key || header) {
+      line = line.substr(2);
+      ++uncommented;
+    }
+    text += line + "\n";
+  }
+  EXPECT_EQ(uncommented, 25) << "[dns] 3 lines, [queue] 4, [[send_connector]] 18";
+  auto r = load_string(text, "uncommented.toml");
+  ASSERT_TRUE(r.ok()) << dump(r.errors) << text;
+  ASSERT_EQ(r.warnings.size(), 1u) << dump(r.warnings);
+  EXPECT_NE(r.warnings[0].message.find("ca_file is used only"), std::string::npos) << dump(r.warnings);
+  const SendConnector& s = r.config->send_connectors.at(0);
+  EXPECT_EQ(s.smart_hosts, (std::vector<HostPort>{{"relay.example.net", 587, false}}));
+  EXPECT_EQ(s.max_message_rate, (MessageRate{600, seconds(60)}));
+  EXPECT_EQ(r.config->dns.servers.size(), 1u);
+  EXPECT_EQ(r.config->queue.retry.size(), 7u);
 }
 
 }  // namespace
