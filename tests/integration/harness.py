@@ -3,6 +3,10 @@
 # stopping `sluiced` (its stdout read with a bounded deadline), a raw SMTP client for
 # byte-exact dialogs (RFC 5321 §4.2 multi-line replies), Maildir / protocol log /
 # tracking log readers, and wait_until(), which polls an observable state with a deadline.
+# For outbound delivery (issue 3): the [dns], [queue] and [[send_connector]] sections, the
+# SEND protocol log, and the peers on loopback: a DNS server for test zones
+# (tests/tools/dns_server.py) and SMTP peers (tests/tools/smtp_peer.py), each a child
+# process that prints "port N" once it listens.
 # Not: any assertion about sluice's behaviour (the test_*.py files make those).
 #
 # Every test class starts its own daemon on port 0 in its own directory, because ctest runs
@@ -82,6 +86,21 @@ def toml_str(s):
     return json.dumps(s, ensure_ascii=False)  # a JSON string is a valid TOML basic string
 
 
+def toml_value(v):
+    """A Python value as a TOML value: str, bool, int, list, dict (an inline table)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        return toml_str(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join("%s = %s" % (k, toml_value(x)) for k, x in v.items()) + " }"
+    raise TypeError("no TOML form for %r" % (v,))
+
+
 class Config:
     """What goes into the daemon's config. Tests change fields before Daemon.start()."""
 
@@ -91,6 +110,13 @@ class Config:
         self.max_message_size = "1MB"
         self.max_recipients = 5
         self.extra = ""  # appended verbatim to the config (for tests that need more)
+        # Outbound delivery (issue 3). dns_servers: ["127.0.0.1:PORT"]; queue: {key: value}
+        # for [queue]; send_connectors: one dict per [[send_connector]] (values as in TOML:
+        # str, int, bool, list, dict for an inline table).
+        self.dns_servers = []
+        self.dns_timeout = None
+        self.queue = {}
+        self.send_connectors = []
         self.aliases_extra = ""  # appended verbatim to the aliases file
 
     def render(self, root):
@@ -126,6 +152,20 @@ class Config:
             'remote_ip_ranges = ["127.0.0.0/8"]',
             "",
         ]
+        if self.dns_servers or self.dns_timeout:
+            lines += ["[dns]"]
+            if self.dns_servers:
+                lines += ["servers = %s" % toml_value(self.dns_servers)]
+            if self.dns_timeout:
+                lines += ["timeout = %s" % toml_value(self.dns_timeout)]
+            lines += [""]
+        if self.queue:
+            lines += ["[queue]"] + ["%s = %s" % (k, toml_value(v)) for k, v in self.queue.items()]
+            lines += [""]
+        for sc in self.send_connectors:
+            lines += ["[[send_connector]]"]
+            lines += ["%s = %s" % (k, toml_value(v)) for k, v in sc.items()]
+            lines += [""]
         return "\n".join(lines) + "\n" + self.extra
 
     def render_aliases(self):
@@ -335,6 +375,37 @@ class Daemon:
                 text = [ln for ln in f.read().splitlines() if ln and not ln.startswith("#")]
             rows.extend(csv.reader(text))
         return rows
+
+    def send_protocol_log(self):
+        """The send protocol log rows (SEND*.LOG, header lines dropped), lists of 9 fields."""
+        import csv
+        rows = []
+        for p in self._log_files("protocol", "SEND"):
+            with open(p, "r", encoding="utf-8", errors="replace", newline="") as f:
+                text = [ln for ln in f.read().splitlines() if ln and not ln.startswith("#")]
+            rows.extend(csv.reader(text))
+        return rows
+
+    def tracking(self, event=None, recipient=None, queue_id=None):
+        """Tracking records filtered by event-id, recipient (case-insensitive), queue id."""
+        out = []
+        for r in self.tracking_log():
+            if event is not None and r.get("event-id") != event:
+                continue
+            if recipient is not None and \
+                    str(r.get("recipient-address", "")).lower() != recipient.lower():
+                continue
+            if queue_id is not None and r.get("internal-message-id") != queue_id:
+                continue
+            out.append(r)
+        return out
+
+    def wait_tracking(self, event, recipient, count=1, timeout=DELIVERY_TIMEOUT):
+        """Waits until `count` tracking records `event` exist for `recipient`; returns them."""
+        return wait_until(
+            lambda: (lambda m: m if len(m) >= count else None)(
+                self.tracking(event, recipient)),
+            timeout, "%d tracking %s record(s) for %s" % (count, event, recipient))
 
     def protocol_log_headers(self):
         out = []
@@ -558,3 +629,345 @@ def split_prepended(delivered):
             end = delivered.find(b"\n", pos)
             pos = end + 1 if end >= 0 else len(delivered)
     return names, delivered[:pos], delivered[pos:]
+
+
+# -- peers for outbound delivery (issue 3) --------------------------------------------------
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3-dnslib / python3-aiosmtpd live there
+
+
+def tool_path(name):
+    return os.path.join(source_dir(), "tests", "tools", name)
+
+
+class ChildServer:
+    """A helper server run as a child process that prints "port N" once it listens.
+    Its other stdout lines are queued for wait_line()."""
+
+    def __init__(self, root, name):
+        self.root = root
+        self.name = name
+        self.proc = None
+        self.port = None
+        self._lines = None
+        self.stderr_path = os.path.join(root, name + ".stderr")
+
+    def _spawn(self, argv):
+        stderr = open(self.stderr_path, "ab")
+        self.proc = subprocess.Popen(argv, cwd=self.root, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=stderr)
+        stderr.close()
+        self._lines = queue.Queue()
+        threading.Thread(target=self._read, args=(self.proc.stdout, self._lines),
+                         daemon=True).start()
+        line = self.wait_line(lambda ln: ln.startswith("port "), START_TIMEOUT)
+        self.port = int(line.split()[1])
+        return self
+
+    @staticmethod
+    def _read(pipe, lines):
+        for raw in pipe:
+            lines.put(raw.decode("utf-8", "replace").rstrip("\r\n"))
+        lines.put(None)
+
+    def wait_line(self, predicate, timeout):
+        """Waits for a stdout line matching predicate; returns it."""
+        deadline = time.monotonic() + timeout
+        seen = []
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("%s: no expected line within %.0fs (saw %r)\n%s"
+                                     % (self.name, timeout, seen, self.stderr_tail()))
+            try:
+                line = self._lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise AssertionError("%s exited (%s) (saw %r)\n%s"
+                                     % (self.name, self.proc.wait(timeout=10), seen,
+                                        self.stderr_tail()))
+            seen.append(line)
+            if predicate(line):
+                return line
+
+    def stderr_tail(self, n=30):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return "(no stderr)"
+        return "--- %s stderr ---\n%s" % (self.name, "\n".join(lines[-n:]))
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+class DnsServer(ChildServer):
+    """tests/tools/dns_server.py serving `zone` (its text format) on 127.0.0.1."""
+
+    def __init__(self, root, zone):
+        super().__init__(root, "dns")
+        self.zone_path = os.path.join(root, "zone.txt")
+        self.reloads = 0
+        with open(self.zone_path, "w", encoding="utf-8") as f:
+            f.write(zone)
+
+    def start(self):
+        if not os.path.exists(tool_path("dns_server.py")):
+            raise unittest.SkipTest("tests/tools/dns_server.py is not there yet")
+        return self._spawn([SYSTEM_PYTHON, tool_path("dns_server.py"), self.zone_path,
+                            "--host", "127.0.0.1", "--port", "0"])
+
+    @property
+    def address(self):
+        return "127.0.0.1:%d" % self.port
+
+    def set_zone(self, zone):
+        """Replaces the zone and waits until the server answers from it."""
+        tmp = self.zone_path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(zone)
+        os.replace(tmp, self.zone_path)
+        self.proc.send_signal(signal.SIGHUP)
+        self.reloads += 1
+        want = "reloaded %d" % self.reloads
+        self.wait_line(lambda ln: ln == want or ln.startswith("reload failed"), LOG_TIMEOUT)
+
+
+def make_certificate(directory, cn="peer.test"):
+    """A throw-away self-signed certificate (openssl CLI); returns (cert, key) paths."""
+    cert = os.path.join(directory, "cert.pem")
+    key = os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=" + cn],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   timeout=60)
+    return cert, key
+
+
+class Received:
+    """One message accepted by an SmtpPeer: its record (see smtp_peer.py) and content."""
+
+    def __init__(self, record, content):
+        self.record = record
+        self.content = content
+
+    def __getattr__(self, name):
+        try:
+            return self.record[name]
+        except KeyError:
+            raise AttributeError(name)
+
+    def __repr__(self):
+        return "Received(%r)" % self.record
+
+
+class SmtpPeer(ChildServer):
+    """tests/tools/smtp_peer.py listening on `hosts` (loopback addresses) on one port.
+    behaviours: {host or "*": behaviour dict} as documented in smtp_peer.py."""
+
+    def __init__(self, root, hosts=("127.0.0.2",), behaviours=None, tls=False, port=0,
+                 name="peer"):
+        super().__init__(root, name)
+        self.dir = os.path.join(root, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.config_path = os.path.join(self.dir, "config.json")
+        self.spool = os.path.join(self.dir, "received")
+        self.stats_path = os.path.join(self.dir, "stats.json")
+        self.config = {"listen": list(hosts), "port": port, "spool": self.spool,
+                       "stats": self.stats_path, "hosts": dict(behaviours or {"*": {}})}
+        if tls:
+            cert, key = make_certificate(self.dir)
+            self.config["tls"] = {"cert": cert, "key": key}
+
+    def _write(self):
+        tmp = self.config_path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(self.config, f)
+        os.replace(tmp, self.config_path)
+
+    def start(self):
+        self._write()
+        self._spawn([SYSTEM_PYTHON, tool_path("smtp_peer.py"), self.config_path])
+        self.config["port"] = self.port  # a restart keeps the port
+        self._write()
+        return self
+
+    def set_behaviours(self, behaviours):
+        """New behaviours, used from the next connection on."""
+        self.config["hosts"] = dict(behaviours)
+        self._write()
+
+    def received(self):
+        out = []
+        try:
+            names = sorted(n for n in os.listdir(self.spool) if n.endswith(".json"))
+        except FileNotFoundError:
+            return out
+        for n in names:
+            base = os.path.join(self.spool, n[:-5])
+            with open(base + ".json", "r", encoding="utf-8") as f:
+                record = json.load(f)
+            with open(base + ".eml", "rb") as f:
+                out.append(Received(record, f.read()))
+        return out
+
+    def received_with(self, token):
+        t = token.encode() if isinstance(token, str) else token
+        return [m for m in self.received() if t in m.content]
+
+    def wait_for(self, token, count=1, timeout=DELIVERY_TIMEOUT):
+        """Waits until `count` messages holding `token` arrived; returns them."""
+        return wait_until(
+            lambda: (lambda m: m if len(m) >= count else None)(self.received_with(token)),
+            timeout, "%d message(s) with %r at %s" % (count, token, self.name))
+
+    def stats(self):
+        try:
+            with open(self.stats_path, "r", encoding="utf-8") as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return {}
+
+
+class OutboundTestCase(DaemonTestCase):
+    """A daemon with a DNS server for test zones and SMTP peers on loopback addresses.
+    Subclasses set ZONE (dns_server.py's text format; "{port}" is not needed: every MX
+    delivery goes to the connector's port) and PEERS ({name: (hosts, behaviours, tls)}),
+    and may override configure(cfg) to add send connectors and queue settings."""
+
+    ZONE = ""
+    PEERS = {}
+    QUEUE = {"retry": ["1s"]}
+    peers = {}
+    dns = None
+    peer_root = None
+
+    @classmethod
+    def configure(cls, cfg):
+        """Default: one send connector for every domain, MX routing, on the peers' port."""
+        cfg.send_connectors = [{"name": "internet", "address_spaces": ["*"],
+                                "port": cls.peer_port}]
+
+    @classmethod
+    def setUpClass(cls):
+        cls.peer_root = tempfile.mkdtemp(prefix="sluice-peers-" + cls.__name__ + "-")
+        cls.peers = {}
+        try:
+            cls.dns = DnsServer(cls.peer_root, cls.ZONE).start()
+            port = 0
+            for name, spec in cls.PEERS.items():
+                hosts, behaviours, tls = spec
+                p = SmtpPeer(cls.peer_root, hosts, behaviours, tls=tls, port=port,
+                             name=name).start()
+                port = p.port  # every peer on the same port, different addresses
+                cls.peers[name] = p
+            cls.peer_port = port
+            super().setUpClass()
+        except BaseException:
+            cls._stop_peers()
+            raise
+
+    @classmethod
+    def make_config(cls):
+        cfg = Config()
+        cfg.dns_servers = [cls.dns.address]
+        cfg.dns_timeout = "2s"
+        cfg.queue = dict(cls.QUEUE)
+        cls.configure(cfg)
+        return cfg
+
+    @classmethod
+    def _stop_peers(cls):
+        for p in cls.peers.values():
+            p.stop()
+        if cls.dns is not None:
+            cls.dns.stop()
+        if cls.peer_root and not os.environ.get("SLUICE_KEEP_TMP"):
+            shutil.rmtree(cls.peer_root, ignore_errors=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls._stop_peers()
+
+    def submit(self, token, recipients, sender="alice@" + DOMAIN, connector="apps",
+               mail_options=(), rcpt_options=(), message=None):
+        """Sends one message through a relay connector; returns smtplib's refused dict."""
+        with self.daemon.smtp(connector) as c:
+            msg = message if message is not None else simple_message(
+                token, sender=sender, to=recipients[0])
+            return c.sendmail(sender, list(recipients), msg, mail_options=list(mail_options),
+                              rcpt_options=list(rcpt_options))
+
+    def bounces(self, localpart="alice", token=None, timeout=DELIVERY_TIMEOUT, count=1):
+        """Waits for `count` DSNs (multipart/report) in a local Maildir that mention
+        token; returns them parsed by Python's email package."""
+        import email
+        import email.policy
+
+        def find():
+            out = []
+            for raw in self.daemon.messages(localpart).values():
+                if b"multipart/report" not in raw:
+                    continue
+                if token is not None and token.encode() not in raw:
+                    continue
+                out.append(email.message_from_bytes(raw, policy=email.policy.compat32))
+            return out if len(out) >= count else None
+        return wait_until(find, timeout, "%d DSN(s) for %s in %s's Maildir"
+                          % (count, token, localpart))
+
+
+class DsnReport:
+    """A DSN (RFC 3464 multipart/report) taken apart: the human-readable text, the
+    per-message fields, one dict per recipient group (keys lower case, values stripped),
+    and the returned message or headers part (None when absent)."""
+
+    def __init__(self, msg):
+        self.msg = msg
+        self.human = None
+        self.per_message = None
+        self.recipients = []
+        self.returned = None
+        if msg.get_content_type() != "multipart/report":
+            raise AssertionError("not a multipart/report: %s" % msg.get_content_type())
+        parts = msg.get_payload()
+        for part in parts:
+            ctype = part.get_content_type()
+            if ctype == "text/plain" and self.human is None:
+                self.human = part.get_payload(decode=True).decode("utf-8", "replace")
+            elif ctype == "message/delivery-status":
+                groups = part.get_payload()
+                self.per_message = {k.lower(): v.strip() for k, v in groups[0].items()}
+                self.recipients = [{k.lower(): v.strip() for k, v in g.items()}
+                                   for g in groups[1:]]
+            elif ctype in ("message/rfc822", "text/rfc822-headers"):
+                self.returned = part
+        self.parts = parts
+        if self.per_message is None or not self.recipients:
+            raise AssertionError("no usable message/delivery-status part in %s"
+                                 % msg.as_string()[:3000])
+
+    def recipient(self, address):
+        for r in self.recipients:
+            if r.get("final-recipient", "").split(";", 1)[-1].strip().lower() == address.lower():
+                return r
+        raise AssertionError("no recipient group for %s in %r" % (address, self.recipients))
+
+
+def dsn_report(msg):
+    return DsnReport(msg)
