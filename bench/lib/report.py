@@ -10,12 +10,28 @@
 #   MACHINE_MD   markdown lines describing the machine (already formatted)
 #   COMMANDS_TXT the exact commands, one per line
 #   PARAMS_MD    markdown lines describing the parameters of this invocation
-# Prints the summary on stdout and writes OUT_MD.
+# Prints the summary on stdout and writes OUT_MD. A relay section that bench/relay wrote
+# into OUT_MD (between RELAY_BEGIN and RELAY_END, see relay_report.py) is kept.
 import statistics
 import sys
 from dataclasses import dataclass
 
 SIDES = ("postfix", "sluice")
+RELAY_BEGIN = "<!-- bench/relay: begin -->"
+RELAY_END = "<!-- bench/relay: end -->"
+
+
+def relay_block(path: str) -> str:
+    """The relay section already in the results file, markers included, or ""."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError:
+        return ""
+    start, end = text.find(RELAY_BEGIN), text.find(RELAY_END)
+    if start < 0 or end < start:
+        return ""
+    return text[start:end + len(RELAY_END)] + "\n"
 
 
 @dataclass
@@ -140,8 +156,11 @@ def main() -> int:
         "shown in parentheses and left out of the summary.",
         "",
     ]
+    kept = relay_block(out_path)
     with open(out_path, "w", encoding="utf-8") as f:
         f.write("\n".join(out))
+        if kept:
+            f.write("\n" + kept)
     return 0
 
 
