@@ -17,6 +17,7 @@
 #include "config/ip_range.hpp"
 #include "config/listen_address.hpp"
 #include "config/send_connector.hpp"
+#include "config/tls_settings.hpp"
 
 namespace sluice::config {
 
@@ -24,6 +25,10 @@ struct Server {
   std::string hostname;  // banner, EHLO name, Received; the loader fills the machine's name
   std::string data_dir = "var";  // spool, logs, state
   unsigned threads = 0;          // event loops; 0 = one per core
+  // Users managed by `sluice user add|passwd|del` (address and Argon2id hash per line), in
+  // addition to the [[user]] entries. Like `aliases`: a missing default file means no users.
+  std::string users_file = "var/users";
+  bool users_file_explicit = false;
 };
 
 struct AcceptedDomain {
@@ -40,6 +45,9 @@ struct LocalDelivery {
 
 struct User {
   std::string address;  // local part as written, domain in lower case
+  // "$argon2id$v=19$m=...,t=...,p=...$salt$hash" (form checked by the loader); empty = the
+  // user has a mailbox but cannot log in (AUTH) unless the users file gives a password.
+  std::string password_hash;
 };
 
 // What a receive connector is for (Exchange's connector usage types).
@@ -68,6 +76,25 @@ struct ReceiveConnector {
   std::chrono::seconds command_timeout{std::chrono::minutes(5)};  // RFC 5321 §4.5.3.2.7
   std::chrono::seconds data_timeout{std::chrono::minutes(3)};     // RFC 5321 §4.5.3.2.6
   bool protocol_log = true;
+
+  // TLS (RFC 3207 STARTTLS, or RFC 8314 implicit TLS). Empty = no TLS on this connector.
+  // Several certificates: the one whose names match the client's SNI (RFC 6066 §3) serves
+  // it; the first is the default when none matches or the client sends no SNI.
+  std::vector<TlsCertificate> tls_certificates;
+  bool implicit_tls = false;                      // TLS from the first byte (port 465 style)
+  TlsVersion tls_min_version = TlsVersion::v1_2;
+  bool require_tls = false;                       // MAIL before STARTTLS gets 530 5.7.0
+  bool allow_plaintext_auth = false;              // offer AUTH before TLS (RFC 4954 §4)
+  // MAIL FROM must be one of the logged-in user's addresses (553 5.7.1). The loader fills
+  // true on client connectors and false elsewhere when the key is left out.
+  bool sender_login_match = false;
+  // Failed AUTH from one client address within logon_failure_window: after the limit the
+  // client gets 421 4.7.0 and is refused for `tarpit` (Exchange's tarpitting).
+  unsigned max_logon_failures = 3;
+  std::chrono::seconds logon_failure_window{std::chrono::minutes(5)};
+  std::chrono::seconds tarpit{std::chrono::minutes(5)};
+
+  bool offers_tls() const { return !tls_certificates.empty(); }
 
   // Whether this connector accepts a connection from `client` (empty ranges = everyone).
   bool accepts(const IpAddress& client) const;

@@ -20,6 +20,9 @@ hostname = "localhost"
 data_dir = "var"
 # Event loops (threads) serving connections; 0 = one per CPU core.
 threads = 0
+# Users managed with `sluice user add|passwd|del|list` (address and password hash).
+# Left out, var/users is read if it exists; written here, the file must exist.
+# users_file = "var/users"
 
 # Accepted domains: mail for these domains is delivered here, to the users below.
 # Mail for any other domain is relayed onward, but only for clients allowed to relay.
@@ -37,6 +40,9 @@ maildir_root = "var/mail"
 # aliases = "var/aliases"
 
 # Local mailboxes: one [[user]] each; the domain must be an accepted domain.
+# A user who logs in (AUTH) to send mail needs a password_hash (Argon2id), e.g.
+#   password_hash = "$argon2id$v=19$m=65536,t=2,p=1$<salt>$<hash>"
+# or an entry in the users file, set with `sluice user passwd ADDRESS`.
 [[user]]
 address = "postmaster@localhost"
 
@@ -83,6 +89,24 @@ command_timeout = "5m"
 data_timeout = "3m"
 # Log every SMTP line of this connector to the protocol log (var/log/protocol).
 protocol_log = true
+# TLS: offer STARTTLS with this certificate chain and key (PEM files). For several
+# certificates chosen by the name the client asks for (SNI), give a list; the first is
+# the default: tls = [{ certificate = "a.pem", key = "a.key" }, { certificate = ... }]
+# tls = { certificate = "var/tls/cert.pem", key = "var/tls/key.pem" }
+# TLS from the first byte instead of STARTTLS (port 465), and the lowest TLS version.
+# implicit_tls = false
+# tls_min_version = "1.2"
+# Refuse mail from clients that have not started TLS.
+# require_tls = false
+# Offer AUTH before TLS (passwords in the clear; only for trusted networks).
+# allow_plaintext_auth = false
+# Logged-in users may only send as their own addresses (default: true on client connectors).
+# sender_login_match = false
+# After this many failed logins from one address within the window, the client is
+# refused (421) for the tarpit time.
+# max_logon_failures = 3
+# logon_failure_window = "5m"
+# tarpit = "5m"
 
 # Applications on this machine (web apps, cron, monitoring) that send mail anywhere
 # without logging in.

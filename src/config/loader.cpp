@@ -28,15 +28,19 @@ using namespace std::string_view_literals;
 
 constexpr std::array kTopKeys{"server"sv, "accepted_domain"sv, "local_delivery"sv, "user"sv,
                               "receive_connector"sv, "dns"sv, "queue"sv, "send_connector"sv};
-constexpr std::array kServerKeys{"hostname"sv, "data_dir"sv, "threads"sv};
+constexpr std::array kServerKeys{"hostname"sv, "data_dir"sv, "threads"sv, "users_file"sv};
 constexpr std::array kDomainKeys{"name"sv};
 constexpr std::array kLocalDeliveryKeys{"maildir_root"sv, "aliases"sv};
-constexpr std::array kUserKeys{"address"sv};
+constexpr std::array kUserKeys{"address"sv, "password_hash"sv};
 constexpr std::array kConnectorKeys{
     "name"sv,         "listen"sv,         "usage"sv,          "remote_ip_ranges"sv,
     "max_message_size"sv, "max_recipients"sv, "banner"sv,     "max_errors"sv,
     "max_connections"sv,  "max_connections_per_ip"sv,          "max_hop_count"sv,
-    "command_timeout"sv,  "data_timeout"sv,  "protocol_log"sv};
+    "command_timeout"sv,  "data_timeout"sv,  "protocol_log"sv,
+    "tls"sv,              "implicit_tls"sv,  "tls_min_version"sv, "require_tls"sv,
+    "allow_plaintext_auth"sv, "sender_login_match"sv,           "max_logon_failures"sv,
+    "logon_failure_window"sv, "tarpit"sv};
+constexpr std::array kTlsCertificateKeys{"certificate"sv, "key"sv};
 constexpr std::array kDnsKeys{"servers"sv, "timeout"sv};
 constexpr std::array kQueueKeys{"retry"sv, "expire_after"sv, "delay_notice_after"sv};
 constexpr std::array kSendConnectorKeys{
@@ -183,6 +187,9 @@ class Loader {
                                 : "unknown key '" + std::string(k) + "' in " + std::string(section);
       if (auto guess = closest(k, known)) {
         message += "; did you mean '" + std::string(*guess) + "'?";
+      } else if (!top && k == "password") {
+        message += "; never write a password in the configuration: give a password_hash (Argon2id) for a user, "
+                   "or a password_file for a send connector";
       } else if (!top) {
         for (const Section& s : kSections) {
           if (s.title != section && std::find(s.keys.begin(), s.keys.end(), k) != s.keys.end()) {
@@ -371,6 +378,7 @@ class Loader {
       }
       read_string(*t, "data_dir", s.data_dir);
       read_unsigned(*t, "threads", s.threads, 0, kMaxThreads);
+      if (read_string(*t, "users_file", s.users_file)) s.users_file_explicit = true;
     }
     if (!hostname_given) s.hostname = default_hostname();
   }
@@ -435,6 +443,14 @@ class Loader {
       if (!config_.is_accepted_domain(domain)) {
         error(where, "user '" + u.address + "': '" + domain +
                          "' is not an accepted domain; add it as [[accepted_domain]] name = \"" + domain + "\"");
+        continue;
+      }
+      if (read_string(*t, "password_hash", u.password_hash)) {
+        if (auto why = check_password_hash(u.password_hash); !why.empty()) {
+          error(t->get("password_hash")->source(), "user '" + u.address + "': 'password_hash': " + why);
+          continue;
+        }
+      } else if (t->get("password_hash")) {
         continue;
       }
       config_.users.push_back(std::move(u));
@@ -521,6 +537,25 @@ class Loader {
       read_duration(*t, "data_timeout", c.data_timeout);
       read_bool(*t, "protocol_log", c.protocol_log);
 
+      load_receive_tls(*t, c);
+      read_bool(*t, "implicit_tls", c.implicit_tls);
+      if (const toml::node* node = t->get("tls_min_version")) {
+        const auto* v = node->as_string();
+        const auto version = v ? parse_tls_version(v->get()) : std::nullopt;
+        if (version) {
+          c.tls_min_version = *version;
+        } else {
+          error(node->source(), "'tls_min_version' must be \"1.0\", \"1.1\", \"1.2\" or \"1.3\", in quotes");
+        }
+      }
+      read_bool(*t, "require_tls", c.require_tls);
+      read_bool(*t, "allow_plaintext_auth", c.allow_plaintext_auth);
+      c.sender_login_match = c.usage == ConnectorUsage::client;
+      read_bool(*t, "sender_login_match", c.sender_login_match);
+      read_unsigned(*t, "max_logon_failures", c.max_logon_failures, 1, 1000);
+      read_duration(*t, "logon_failure_window", c.logon_failure_window);
+      read_duration(*t, "tarpit", c.tarpit);
+
       if (result_.errors.size() == errors_before) {
         connector_warnings(*t, c);
         loaded.emplace_back(std::move(c), t);
@@ -543,6 +578,99 @@ class Loader {
     if (auto* v = t.get("max_connections_per_ip"); v && c.max_connections_per_ip > c.max_connections) {
       warning(v->source(), who + "max_connections_per_ip is above max_connections, so it never applies");
     }
+    const std::string add_tls = "; add tls = { certificate = \"cert.pem\", key = \"key.pem\" }";
+    if (auto* v = t.get("implicit_tls"); v && c.implicit_tls && !c.offers_tls()) {
+      error(v->source(), who + "implicit_tls needs a certificate" + add_tls);
+    }
+    if (auto* v = t.get("require_tls"); v && c.require_tls && !c.offers_tls()) {
+      error(v->source(), who + "require_tls without a certificate would refuse every message" + add_tls);
+    }
+    if (auto* v = t.get("tls_min_version"); v && !c.offers_tls()) {
+      warning(v->source(), who + "tls_min_version is used only with tls");
+    } else if (v && c.tls_min_version < TlsVersion::v1_2) {
+      warning(v->source(), who + "TLS " + std::string(to_string(c.tls_min_version)) +
+                               " is deprecated (RFC 8996) and weak; keep \"1.2\" unless old clients need it");
+    }
+    if (c.usage == ConnectorUsage::client && !c.offers_tls() && !c.allow_plaintext_auth) {
+      warning(t.source(), who + "a client connector without tls never offers AUTH (it needs TLS unless "
+                                "allow_plaintext_auth = true), so no user can log in" + add_tls);
+    }
+  }
+
+  // tls = { certificate = "...", key = "..." }, or a list of them for SNI:
+  // tls = [{ certificate = "a.pem", key = "a.key" }, { ... }] (also [[receive_connector.tls]]).
+  void load_receive_tls(const toml::table& t, ReceiveConnector& c) {
+    const toml::node* node = t.get("tls");
+    if (!node) return;
+    if (const toml::table* table = node->as_table()) {
+      if (auto cert = tls_certificate(*table, *node)) c.tls_certificates.push_back(std::move(*cert));
+      return;
+    }
+    const toml::array* array = node->as_array();
+    if (!array) {
+      error(node->source(), "'tls' of a receive connector names its certificate: tls = { certificate = "
+                            "\"cert.pem\", key = \"key.pem\" }, or a list of them chosen by SNI");
+      return;
+    }
+    if (array->empty()) {
+      error(node->source(), "'tls' is empty; leave the key out for a connector without TLS");
+      return;
+    }
+    for (const toml::node& element : *array) {
+      const toml::table* table = element.as_table();
+      if (!table) {
+        error(element.source(), "each certificate in 'tls' must be a table { certificate = \"...\", key = \"...\" }");
+        continue;
+      }
+      auto cert = tls_certificate(*table, element);
+      if (!cert) continue;
+      const bool twice = std::any_of(c.tls_certificates.begin(), c.tls_certificates.end(),
+                                     [&](const TlsCertificate& x) { return x.certificate == cert->certificate; });
+      if (twice) {
+        error(element.source(), "'tls': certificate '" + cert->certificate + "' is listed twice");
+        continue;
+      }
+      c.tls_certificates.push_back(std::move(*cert));
+    }
+  }
+
+  std::optional<TlsCertificate> tls_certificate(const toml::table& table, const toml::node& where) {
+    bool ok = check_inline_keys(table, kTlsCertificateKeys, "tls");
+    TlsCertificate cert;
+    for (const auto& [key, out] : {std::pair{"certificate"sv, &cert.certificate}, std::pair{"key"sv, &cert.key}}) {
+      if (!table.get(key)) {
+        error(where.source(), "'tls' needs '" + std::string(key) + "' (a PEM file)");
+        ok = false;
+      } else if (!read_string(table, key, *out)) {
+        ok = false;
+      }
+    }
+    if (!ok) return std::nullopt;
+    return cert;
+  }
+
+  // Unknown keys of an inline table (auth = {...}, tls = {...}); false if any.
+  bool check_inline_keys(const toml::table& table, std::span<const std::string_view> known, std::string_view name) {
+    bool ok = true;
+    for (auto&& [key, value] : table) {
+      const std::string_view k = key.str();
+      if (std::find(known.begin(), known.end(), k) != known.end()) continue;
+      ok = false;
+      std::string message = "unknown key '" + std::string(k) + "' in " + std::string(name);
+      if (k == "password") {
+        message = "'" + std::string(name) + "': put the password in a file readable only by sluiced and give its "
+                  "path as password_file, so that it stays out of the configuration";
+      } else if (auto guess = closest(k, known)) {
+        message += "; did you mean '" + std::string(*guess) + "'?";
+      } else {
+        message += " (known:";
+        for (std::string_view n : known) message += " " + std::string(n);
+        message += ")";
+      }
+      (void)value;
+      error(key.source(), std::move(message));
+    }
+    return ok;
   }
 
   // Two connectors on one listen address with the same remote_ip_ranges: no rule decides
@@ -756,21 +884,7 @@ class Loader {
       error(node->source(), "'auth' must be a table: auth = { username = \"...\", password_file = \"...\" }");
       return;
     }
-    bool ok = true;
-    for (auto&& [key, value] : *a) {
-      const std::string_view k = key.str();
-      if (std::find(kSendAuthKeys.begin(), kSendAuthKeys.end(), k) != kSendAuthKeys.end()) continue;
-      ok = false;
-      if (k == "password") {
-        error(key.source(), "'auth': put the password in a file readable only by sluiced and give its path as "
-                            "password_file, so that it stays out of the configuration");
-      } else if (auto guess = closest(k, kSendAuthKeys)) {
-        error(key.source(), "unknown key '" + std::string(k) + "' in auth; did you mean '" + std::string(*guess) + "'?");
-      } else {
-        error(key.source(), "unknown key '" + std::string(k) + "' in auth (known: username, password_file)");
-      }
-      (void)value;
-    }
+    bool ok = check_inline_keys(*a, kSendAuthKeys, "auth");
     SendAuth auth;
     for (const auto& [key, out] : {std::pair{"username"sv, &auth.username}, std::pair{"password_file"sv, &auth.password_file}}) {
       if (!a->get(key)) {

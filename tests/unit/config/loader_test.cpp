@@ -69,7 +69,7 @@ TEST(Loader, FullFileLoadsEveryField) {
   EXPECT_EQ(c.users[0].address, "alice@example.test");
   EXPECT_EQ(c.users[1].address, "Bob.Smith@other.example");
 
-  ASSERT_EQ(c.receive_connectors.size(), 3u);
+  ASSERT_EQ(c.receive_connectors.size(), 4u);
   const ReceiveConnector& in = c.receive_connectors[0];
   EXPECT_EQ(in.name, "internet");
   EXPECT_EQ(in.listen, (std::vector<ListenAddress>{{"0.0.0.0", 25}, {"::", 25}}));
@@ -593,29 +593,33 @@ TEST(Loader, SendConnectorWarnings) {
   EXPECT_EQ(r.config->send_connectors.size(), 3u);
 }
 
-TEST(Loader, DefaultConfigExamplesLoadWhenUncommented) {
-  // Every commented-out key line ("# key = value") and section header of the outbound part of
-  // the default file, uncommented: the examples it shows must be valid as written.
+// The default file with the commented-out key lines ("# key = value") and section headers
+// between the line `from` and the line `to` ("" = the end) uncommented; `count` says how many.
+std::string uncomment_default(std::string_view from, std::string_view to, int& count) {
   std::string text;
   std::istringstream in{std::string(default_config_text())};
   std::string line;
-  int uncommented = 0;
-  bool outbound = false;
+  count = 0;
+  bool inside = false;
   while (std::getline(in, line)) {
-    outbound = outbound || line == "# [dns]";
-    if (!outbound) {
-      text += line + "\n";
-      continue;
-    }
+    if (line == from) inside = true;
+    if (!to.empty() && line == to) inside = false;
     const bool key = line.size() > 2 && line.rfind("# ", 0) == 0 && std::islower(static_cast<unsigned char>(line[2])) &&
                      line.find(' ', 2) == line.find(" = ", 2) && line.find(" = ", 2) != std::string::npos;
     const bool header = line.rfind("# [", 0) == 0 && line.back() == ']';
-    if (key || header) {
+    if (inside && (key || header)) {
       line = line.substr(2);
-      ++uncommented;
+      ++count;
     }
     text += line + "\n";
   }
+  return text;
+}
+
+TEST(Loader, DefaultConfigExamplesLoadWhenUncommented) {
+  // The examples the default file shows must be valid as written.
+  int uncommented = 0;
+  const std::string text = uncomment_default("# [dns]", "", uncommented);
   EXPECT_EQ(uncommented, 25) << "[dns] 3 lines, [queue] 4, [[send_connector]] 18";
   auto r = load_string(text, "uncommented.toml");
   ASSERT_TRUE(r.ok()) << dump(r.errors) << text;
@@ -626,6 +630,152 @@ TEST(Loader, DefaultConfigExamplesLoadWhenUncommented) {
   EXPECT_EQ(s.max_message_rate, (MessageRate{600, seconds(60)}));
   EXPECT_EQ(r.config->dns.servers.size(), 1u);
   EXPECT_EQ(r.config->queue.retry.size(), 7u);
+}
+
+TEST(Loader, DefaultConfigTlsExamplesLoadWhenUncommented) {
+  int uncommented = 0;
+  const std::string text = uncomment_default("# TLS: offer STARTTLS with this certificate chain and key (PEM files). For several",
+                                             "# Applications on this machine (web apps, cron, monitoring) that send mail anywhere",
+                                             uncommented);
+  EXPECT_EQ(uncommented, 9);
+  auto r = load_string(text, "uncommented.toml");
+  ASSERT_TRUE(r.ok()) << dump(r.errors) << text;
+  EXPECT_TRUE(r.warnings.empty()) << dump(r.warnings);
+  const ReceiveConnector& c = *r.config->find_connector("internet");
+  EXPECT_EQ(c.tls_certificates, (std::vector<TlsCertificate>{{"var/tls/cert.pem", "var/tls/key.pem"}}));
+  EXPECT_EQ(c.max_logon_failures, 3u);
+}
+
+// ---- TLS and AUTH (issue 4) ----
+
+constexpr std::string_view kHash =
+    "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$7sXbJBHJ0Tm0mCyW3gAa8EjuI9wO0p9sBbR6xQxK4aA";
+
+TEST(Loader, FullFileLoadsTlsAndAuthKeys) {
+  auto r = load_file(kData + "full.toml");
+  ASSERT_TRUE(r.ok()) << dump(r.errors);
+  EXPECT_TRUE(r.warnings.empty()) << dump(r.warnings);
+  const Config& c = *r.config;
+  EXPECT_EQ(c.server.users_file, "/etc/sluice/users");
+  EXPECT_TRUE(c.server.users_file_explicit);
+  EXPECT_EQ(c.users[0].password_hash, kHash);
+  EXPECT_EQ(c.users[1].password_hash, "") << "a mailbox without a login";
+
+  const ReceiveConnector& sub = *c.find_connector("submission");
+  EXPECT_EQ(sub.tls_certificates, (std::vector<TlsCertificate>{{"/etc/sluice/mx.pem", "/etc/sluice/mx.key"}}));
+  EXPECT_TRUE(sub.offers_tls());
+  EXPECT_TRUE(sub.require_tls);
+  EXPECT_FALSE(sub.implicit_tls);
+  EXPECT_EQ(sub.tls_min_version, TlsVersion::v1_3);
+  EXPECT_TRUE(sub.sender_login_match) << "true by default on client connectors";
+  EXPECT_EQ(sub.max_logon_failures, 5u);
+  EXPECT_EQ(sub.logon_failure_window, minutes(10));
+  EXPECT_EQ(sub.tarpit, minutes(60));
+
+  const ReceiveConnector& smtps = *c.find_connector("submissions");
+  EXPECT_TRUE(smtps.implicit_tls);
+  EXPECT_TRUE(smtps.allow_plaintext_auth);
+  EXPECT_FALSE(smtps.sender_login_match);
+  EXPECT_EQ(smtps.tls_certificates, (std::vector<TlsCertificate>{{"/etc/sluice/a.pem", "/etc/sluice/a.key"},
+                                                                  {"/etc/sluice/b.pem", "/etc/sluice/b.key"}}));
+}
+
+TEST(Loader, TlsAndAuthDefaults) {
+  auto r = load_with_minimal("[[receive_connector]]\nname = \"sub\"\nlisten = [\"127.0.0.1:587\"]\nusage = \"client\"\n"
+                             "tls = { certificate = \"c.pem\", key = \"k.pem\" }\n");
+  ASSERT_TRUE(r.ok()) << dump(r.errors);
+  EXPECT_TRUE(r.warnings.empty()) << dump(r.warnings);
+  const Config& c = *r.config;
+  EXPECT_EQ(c.server.users_file, "var/users");
+  EXPECT_FALSE(c.server.users_file_explicit);
+  const ReceiveConnector& internet = c.receive_connectors[0];
+  EXPECT_FALSE(internet.offers_tls());
+  EXPECT_FALSE(internet.implicit_tls);
+  EXPECT_EQ(internet.tls_min_version, TlsVersion::v1_2);
+  EXPECT_FALSE(internet.require_tls);
+  EXPECT_FALSE(internet.allow_plaintext_auth);
+  EXPECT_FALSE(internet.sender_login_match) << "false by default outside client connectors";
+  EXPECT_EQ(internet.max_logon_failures, 3u);
+  EXPECT_EQ(internet.logon_failure_window, minutes(5));
+  EXPECT_EQ(internet.tarpit, minutes(5));
+  EXPECT_TRUE(c.receive_connectors[1].sender_login_match);
+  EXPECT_TRUE(c.receive_connectors[1].offers_tls());
+}
+
+TEST(Loader, ReceiveTlsErrors) {
+  const std::string head(kMinimal.substr(0, kMinimal.size() - 1));
+  expect_one_error(load(head + "tls = \"opportunistic\"\n"), 4, 7, "names its certificate");
+  expect_one_error(load(head + "tls = { certificate = \"c.pem\" }\n"), 4, 7, "'tls' needs 'key'");
+  expect_one_error(load(head + "tls = { certificate = \"c.pem\", key = \"\" }\n"), 4, 38, "'key' must not be empty");
+  expect_one_error(load(head + "tls = { cert = \"c.pem\", certificate = \"c.pem\", key = \"k\" }\n"), 4, 9,
+                   "unknown key 'cert' in tls");
+  expect_one_error(load(head + "tls = []\n"), 4, 7, "leave the key out");
+  expect_one_error(load(head + "tls = [\"c.pem\"]\n"), 4, 8, "each certificate in 'tls' must be a table");
+  expect_one_error(load(head + "tls = [{ certificate = \"c.pem\", key = \"k\" }, { certificate = \"c.pem\", key = \"k2\" }]\n"),
+                   4, 46, "certificate 'c.pem' is listed twice");
+  expect_one_error(load(head + "implicit_tls = true\n"), 4, 16, "implicit_tls needs a certificate");
+  expect_one_error(load(head + "require_tls = true\n"), 4, 15, "would refuse every message");
+  expect_one_error(load(head + "tls_min_version = 1.2\n"), 4, 19, "\"1.3\", in quotes");
+  expect_one_error(load(head + "tls_min_version = \"TLSv1.2\"\n"), 4, 19, "must be \"1.0\"");
+  expect_one_error(load(head + "max_logon_failures = 0\n"), 4, 22, "from 1 to 1000");
+  expect_one_error(load(head + "tarpit = 300\n"), 4, 10, "needs a unit");
+  expect_one_error(load(head + "logon_failure_window = \"0s\"\n"), 4, 24, "longer than 0s");
+  expect_one_error(load(head + "sender_login_match = \"yes\"\n"), 4, 22, "true or false");
+}
+
+TEST(Loader, ReceiveTlsWarnings) {
+  const std::string head(kMinimal.substr(0, kMinimal.size() - 1));
+  auto r = load(head + "tls_min_version = \"1.3\"\n[[receive_connector]]\nname = \"sub\"\nlisten = [\"127.0.0.1:587\"]\n"
+                       "usage = \"client\"\n[[receive_connector]]\nname = \"old\"\nlisten = [\"127.0.0.1:588\"]\n"
+                       "tls = { certificate = \"c\", key = \"k\" }\ntls_min_version = \"1.0\"\n");
+  ASSERT_TRUE(r.ok()) << dump(r.errors);
+  ASSERT_EQ(r.warnings.size(), 3u) << dump(r.warnings);
+  EXPECT_EQ(r.warnings[0].line, 4);
+  EXPECT_NE(r.warnings[0].message.find("tls_min_version is used only with tls"), std::string::npos);
+  EXPECT_EQ(r.warnings[1].line, 5);
+  EXPECT_NE(r.warnings[1].message.find("'sub': a client connector without tls never offers AUTH"), std::string::npos);
+  EXPECT_EQ(r.warnings[2].line, 13);
+  EXPECT_NE(r.warnings[2].message.find("TLS 1.0 is deprecated (RFC 8996)"), std::string::npos);
+  // Plaintext AUTH allowed explicitly: no warning for a client connector without TLS.
+  auto plain = load("[[receive_connector]]\nname = \"sub\"\nlisten = [\"127.0.0.1:587\"]\nusage = \"client\"\n"
+                    "allow_plaintext_auth = true\n");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(plain.warnings.empty()) << dump(plain.warnings);
+}
+
+TEST(Loader, UserPasswordHash) {
+  const std::string domain = "[[accepted_domain]]\nname = \"a.test\"\n[[user]]\naddress = \"u@a.test\"\n";
+  auto ok = load_with_minimal(domain + "password_hash = \"" + std::string(kHash) + "\"\n");
+  ASSERT_TRUE(ok.ok()) << dump(ok.errors);
+  EXPECT_EQ(ok.config->users[0].password_hash, kHash);
+  expect_one_error(load_with_minimal(domain + "password_hash = \"hunter2\"\n"), 9, 17,
+                   "user 'u@a.test': 'password_hash': this looks like a password, not a hash");
+  expect_one_error(load_with_minimal(domain + "password_hash = \"$argon2i$v=19$m=4096,t=3,p=1$c2FsdA$aGFzaA\"\n"), 9,
+                   17, "only Argon2id");
+  expect_one_error(load_with_minimal(domain + "password = \"hunter2\"\n"), 9, 1,
+                   "never write a password in the configuration");
+  expect_one_error(load_with_minimal(domain + "password_hash = \"\"\n"), 9, 17, "must not be empty");
+  expect_one_error(load_with_minimal("[server]\nusers_file = 5\n"), 6, 14, "'users_file' must be a string");
+}
+
+TEST(PasswordHash, Form) {
+  EXPECT_EQ(check_password_hash(kHash), "");
+  EXPECT_EQ(check_password_hash("$argon2id$v=19$m=262144,t=3,p=1$YWJjZA$ZWZnaA"), "");
+  for (const char* bad : {"", "secret", "$2y$10$abcdefghijklmnopqrstuv", "$argon2id$", "$argon2id$v=18$m=1,t=1,p=1$YQ$Yg",
+                          "$argon2id$v=19$t=1,m=1,p=1$YQ$Yg", "$argon2id$v=19$m=1,t=1,p=1$YQ", "$argon2id$v=19$m=1,t=1,p=1$Y=$Yg",
+                          "$argon2id$v=19$m=x,t=1,p=1$YQ$Yg", "$argon2id$v=19$m=1,t=1,p=1$YQ$Yg$"}) {
+    EXPECT_NE(check_password_hash(bad), "") << bad;
+  }
+}
+
+TEST(TlsVersionText, RoundTrips) {
+  for (TlsVersion v : {TlsVersion::v1_0, TlsVersion::v1_1, TlsVersion::v1_2, TlsVersion::v1_3}) {
+    EXPECT_EQ(parse_tls_version(to_string(v)), v);
+  }
+  EXPECT_EQ(to_string(TlsVersion::v1_2), "1.2");
+  EXPECT_EQ(parse_tls_version("1.4"), std::nullopt);
+  EXPECT_EQ(parse_tls_version("TLSv1.2"), std::nullopt);
+  EXPECT_LT(TlsVersion::v1_1, TlsVersion::v1_2) << "the order the minimum check relies on";
 }
 
 }  // namespace
