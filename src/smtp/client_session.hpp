@@ -77,7 +77,8 @@ struct RecipientResult {
   size_t index = 0;
   Reply reply;
   // "connect", "greeting", "EHLO", "HELO", "STARTTLS", "AUTH", "MAIL FROM", "RCPT TO", "DATA",
-  // "end of DATA", "RSET", "QUIT"
+  // "end of DATA", "RSET", "QUIT", "idle" (between messages); a pre-check refusal (SIZE,
+  // SMTPUTF8, 8BITMIME) is reported at "MAIL FROM", where the peer's limits apply.
   std::string stage;
 };
 
