@@ -18,10 +18,11 @@
 
 #include "base/reply.hpp"
 #include "log/protocol_log.hpp"
+#include "smtp/client_session.hpp"
 
 namespace sluice::delivery {
 
-class SendProtocolObserver {
+class SendProtocolObserver final : public smtp::ClientObserver {
  public:
   // `log` null: the connector has protocol_log = false; events are dropped.
   SendProtocolObserver(log::ProtocolLog* log, std::string connector, uint64_t session_id)
@@ -31,10 +32,10 @@ class SendProtocolObserver {
   void on_attempt(std::string remote, std::string_view host);
   void on_connect(std::string local);
   void on_connect_failed(std::string_view what) { on_info(what, "failed to connect"); }
-  void on_sent(std::string_view line);           // one command line, without CRLF
-  void on_received(const Reply& reply);          // one log line per reply line
+  void on_sent(std::string_view line) override;           // one command line, without CRLF
+  void on_received(const Reply& reply) override;          // one log line per reply line
   void on_received_line(std::string_view line);  // a raw line, when no Reply was parsed
-  void on_info(std::string_view data, std::string_view context) { write('*', data, context); }
+  void on_info(std::string_view data, std::string_view context) override { write('*', data, context); }
   void on_disconnect(std::string_view why) { write('-', "", why); }
 
   uint64_t session_id() const { return session_id_; }
