@@ -148,7 +148,7 @@ class MxRoutingTest(harness.OutboundTestCase):
         rows = harness.wait_until(session, harness.LOG_TIMEOUT, "a SEND session to 127.0.0.6")
         events = [r[6] for r in rows]
         self.assertEqual(rows[0][6], "*", rows[0])
-        self.assertIn("attempting to connect", rows[0][8], rows[0])
+        self.assertIn("attempting to connect", rows[0][7] + rows[0][8], rows[0])
         self.assertEqual(events[1], "+", rows[:3])
         self.assertEqual(events[-1], "-", rows[-3:])
         self.assertTrue(any(r[6] == "<" and r[7].startswith("220") for r in rows))
