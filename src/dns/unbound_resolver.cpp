@@ -240,6 +240,18 @@ class UnboundResolver final : public Resolver {
     // A server that timed out once must not be written off for 15 minutes (infra-host-ttl):
     // keep probing it. Older libunbound lacks the option; then the default applies.
     (void)ub_ctx_set_option(ctx_, "infra-keep-probing:", "yes");
+    // unbound answers "test." itself (RFC 6761 special-use, NXDOMAIN) unless told not to; our
+    // test zones live there, and a real server gives the same NXDOMAIN for it anyway.
+    rc = ub_ctx_set_option(ctx_, "local-zone:", "test. transparent");
+    // Likewise loopback and private-range reverse zones (RFC 6303): a site's own DNS often
+    // serves them, and PTR checks of LAN and loopback peers should ask it.
+    if (rc == 0) rc = ub_ctx_set_option(ctx_, "local-zone:", "127.in-addr.arpa. transparent");
+    if (rc == 0) rc = ub_ctx_set_option(ctx_, "unblock-lan-zones:", "yes");
+    if (rc == 0) rc = ub_ctx_set_option(ctx_, "insecure-lan-zones:", "yes");
+    if (rc != 0) {
+      setup_error_ = std::string("resolver setup failed: local zones: ") + ub_strerror(rc);
+      return;
+    }
     for (const auto& fwd : options_.forwarders) {
       rc = ub_ctx_set_fwd(ctx_, fwd.c_str());
       if (rc != 0) {
@@ -309,16 +321,17 @@ class UnboundResolver final : public Resolver {
     watch();
   }
 
-  // Reads finished answers while any query is pending; ub_process() calls on_ub_answer.
+  // Reads finished answers while any query is pending; ub_process() calls on_ub_answer. With
+  // nothing pending the wait is cancelled, so an idle resolver leaves no work on the loop and
+  // io_context::run() can return.
   void watch() {
     if (watching_ || pending_.empty()) return;
     watching_ = true;
     fd_->async_wait(asio::posix::stream_descriptor::wait_read, [this, alive = alive_](const std::error_code& ec) {
       if (!*alive) return;
       watching_ = false;
-      if (ec) return;
-      ub_process(ctx_);
-      watch();
+      if (!ec) ub_process(ctx_);
+      watch();  // also after a cancel, when a query came in meanwhile
     });
   }
 
@@ -345,6 +358,7 @@ class UnboundResolver final : public Resolver {
     pending_.erase(it);
     // After ub_cancel unbound drops the answer if it still comes: on_ub_answer is not called.
     ub_cancel(ctx_, q->ub_id);
+    if (pending_.empty() && watching_) fd_->cancel();
     auto ms = options_.timeout.count();
     std::string within = ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
     asio::post(loop_, q->on_fail(Status::timeout, std::string("no answer for ") + type_name(q->rrtype) + " " +

@@ -27,6 +27,9 @@ UnboundOptions unbound_options(const config::DnsSettings& settings);
 
 // A set-up failure (no resolv.conf, a forwarder unbound refuses) is not thrown: every query
 // then answers Status::error with the reason in `detail`, which the doctor and LastError show.
+// Caching is libunbound's: answers for their TTL (test zones use TTL 0: not cached), and a
+// SERVFAIL for 5 s (RFC 2308 §7.1; compiled into libunbound), so a retry sooner than that
+// sees the same SERVFAIL. Our deadline's timeouts are not cached.
 // Destroy it on its loop's thread (or after the loop stopped); queries still pending then
 // complete with Status::error "resolver shut down", posted to the loop.
 std::unique_ptr<Resolver> make_unbound_resolver(asio::io_context& loop, const config::DnsSettings& settings);
