@@ -182,8 +182,10 @@ Error dns_failure(dns::Status status, std::string_view detail, std::string_view 
   return Error{ErrorClass::transient, reply.text(), reply};
 }
 
-TargetResolver::TargetResolver(dns::Resolver& resolver, Random random)
-    : resolver_(resolver), random_(std::move(random)) {}
+TargetResolver::TargetResolver(dns::Resolver& resolver, Random random, std::vector<std::string> local_names)
+    : resolver_(resolver), random_(std::move(random)), local_names_(std::move(local_names)) {
+  for (std::string& n : local_names_) n = normalize_domain(n);
+}
 
 void TargetResolver::resolve(const NextHop& hop, Done done) {
   if (hop.unreachable()) {
@@ -225,7 +227,7 @@ void TargetResolver::resolve_mx(std::string domain, uint16_t port, unsigned max_
   r->done = std::move(done);
   // The callback holds what it needs by value (and the resolver by reference), not `this`.
   dns::Resolver& resolver = resolver_;
-  resolver_.mx(domain, [&resolver, random = random_, r, port](dns::Answer<dns::MxRecord> answer) {
+  resolver_.mx(domain, [&resolver, random = random_, local = local_names_, r, port](dns::Answer<dns::MxRecord> answer) {
     if (answer.status == dns::Status::nodata || (answer.status == dns::Status::ok && answer.records.empty())) {
       // No MX: the domain itself is the mail host, preference 0 (RFC 5321 §5.1).
       r->kind = Kind::implicit_mx;
@@ -249,6 +251,23 @@ void TargetResolver::resolve_mx(std::string domain, uint16_t port, unsigned max_
     // A null MX beside real ones is a broken zone (RFC 7505 §3 forbids it); the real
     // records are still the best guess, so they are used.
     order_mx(mx, random);
+    // RFC 5321 §5.1: when we are one of the MX hosts, only more preferred hosts may be
+    // tried; sending to ourselves or a less preferred backup would loop.
+    auto self = std::find_if(mx.begin(), mx.end(), [&](const dns::MxRecord& rec) {
+      return std::find(local.begin(), local.end(), rec.exchange) != local.end();
+    });
+    if (self != mx.end()) {
+      const uint16_t own_preference = self->preference;
+      std::erase_if(mx, [&](const dns::MxRecord& rec) { return rec.preference >= own_preference; });
+      if (mx.empty()) {
+        Reply reply(554, "5.4.6", "Mail for " + r->domain + " loops back to myself");
+        finish(*r, failure(Error{ErrorClass::permanent,
+                                 "this server is the best MX host of " + r->domain +
+                                     " but the domain is not an accepted domain; add it to [[accepted_domain]] or fix the MX records",
+                                 reply}));
+        return;
+      }
+    }
     r->kind = Kind::mx;
     std::set<std::string> names;
     for (dns::MxRecord& rec : mx) {

@@ -4,7 +4,8 @@
 // implicit MX (no MX record: the domain's own A/AAAA, preference 0), null MX (RFC 7505 §3,
 // bounced with 5.1.10), both AAAA and A of every host (interleaved, IPv6 first, as RFC 8305
 // §4 orders addresses), duplicates removed, the bound max_hosts_per_attempt, address literals
-// ("[192.0.2.1]" recipients, "[ip]" smart hosts: no DNS), and which DNS failure becomes which
+// ("[192.0.2.1]" recipients, "[ip]" smart hosts: no DNS), MX records naming this server (RFC
+// 5321 §5.1: only more preferred hosts are tried; none = a loop, 5.4.6), and which DNS failure becomes which
 // SMTP reply (the facts; delivery/outcome decides what the reply means for the mail).
 // Not: connecting (delivery/smtp_delivery), connector selection (send_routing.hpp), DANE.
 // Callback style like dns::Resolver; routing/target_resolver_awaitable.hpp adapts it for
@@ -38,7 +39,10 @@ class TargetResolver {
 
   // `resolver` must outlive every resolution started here. A resolution holds its own copy
   // of what it needs from the connector, so a config reload while it runs is harmless.
-  TargetResolver(dns::Resolver& resolver, Random random);
+  // `local_names`: this server's own host names (lower case, e.g. [server] hostname). An MX
+  // naming one of them is where the mail already is: it and every MX of equal or higher
+  // preference are dropped (RFC 5321 §5.1), and nothing left means a loop (5.4.6).
+  TargetResolver(dns::Resolver& resolver, Random random, std::vector<std::string> local_names = {});
 
   // `done` runs exactly once, on the resolver's loop (or at once, for a hop that needs no
   // DNS: an unreachable hop, address literals). An unreachable hop gets a transient error.
@@ -52,6 +56,7 @@ class TargetResolver {
  private:
   dns::Resolver& resolver_;
   Random random_;
+  std::vector<std::string> local_names_;
 };
 
 // A Random from std::random_device-seeded mt19937, for production use.

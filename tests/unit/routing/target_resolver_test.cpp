@@ -506,3 +506,38 @@ TEST(TargetResolverTest, CoroutineAdapterResumesWithTheList) {
 
 }  // namespace
 }  // namespace sluice::routing
+
+namespace sluice::routing {
+namespace {
+
+TEST(TargetResolverLoopTest, OwnMxAndLessPreferredOnesAreDropped) {
+  FakeResolver dns;
+  dns.mx_answers["example.net"] = mx({{10, "primary.example.net"}, {20, "mx.self.test"}, {20, "peer.example.net"},
+                                      {30, "backup.example.net"}});
+  for (const char* n : {"primary.example.net", "peer.example.net", "backup.example.net"})
+    dns.a_answers[n] = ok<std::string>({"192.0.2.1"});
+  TargetResolver resolver(dns, sequence({0}), {"MX.Self.Test."});
+  std::optional<TargetList> result;
+  resolver.resolve_mx("example.net", 25, 10, [&](TargetList t) { result = std::move(t); });
+  dns.run();
+  ASSERT_TRUE(result);
+  EXPECT_EQ(hosts_and_ips(*result), Strings{"primary.example.net[192.0.2.1]:25/10"});
+}
+
+TEST(TargetResolverLoopTest, BeingTheBestMxIsALoop) {
+  FakeResolver dns;
+  dns.mx_answers["example.net"] = mx({{10, "mx.self.test"}, {20, "backup.example.net"}});
+  dns.a_answers["backup.example.net"] = ok<std::string>({"192.0.2.2"});
+  TargetResolver resolver(dns, sequence({0}), {"mx.self.test"});
+  std::optional<TargetList> result;
+  resolver.resolve_mx("example.net", 25, 10, [&](TargetList t) { result = std::move(t); });
+  dns.run();
+  ASSERT_TRUE(result && result->error);
+  EXPECT_EQ(result->error->klass, ErrorClass::permanent);
+  EXPECT_EQ(result->error->reply->text(), "554 5.4.6 Mail for example.net loops back to myself");
+  EXPECT_NE(result->error->context.find("accepted_domain"), std::string::npos);
+  EXPECT_EQ(dns.queries, Strings{"MX example.net"});
+}
+
+}  // namespace
+}  // namespace sluice::routing
