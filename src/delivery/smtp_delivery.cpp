@@ -1,8 +1,8 @@
-#if __has_include("delivery/outcome.hpp")  // until routing lands delivery/outcome
 // delivery/smtp_delivery.cpp: see smtp_delivery.hpp. Puts Asio, TLS and the sans-I/O client
 // session together; includes Asio, so keep it out of headers.
 #include "delivery/smtp_delivery.hpp"
 
+#include <algorithm>
 #include <array>
 #include <asio/ssl/context.hpp>
 #include <asio/use_awaitable.hpp>
@@ -52,7 +52,8 @@ class Batch {
       if (!done_[j]) return j;
     return std::nullopt;
   }
-  void record(size_t job, const std::vector<smtp::RecipientResult>& results);
+  // `results` as the session reported them; a recipient missing there gets `missing`.
+  void record(size_t job, const std::vector<smtp::RecipientResult>& results, const smtp::RecipientResult* missing = nullptr);
   // Every recipient of every job not done yet gets `outcome`.
   void fill_remaining(const Outcome& outcome);
 
@@ -64,7 +65,8 @@ class Batch {
   BatchResult result_;
 };
 
-void Batch::record(size_t job, const std::vector<smtp::RecipientResult>& results) {
+void Batch::record(size_t job, const std::vector<smtp::RecipientResult>& results,
+                   const smtp::RecipientResult* missing) {
   auto& out = result_.per_job[job];
   const auto& wanted = jobs_[job].recipients;
   out.clear();
@@ -77,6 +79,8 @@ void Batch::record(size_t job, const std::vector<smtp::RecipientResult>& results
                            [&](const smtp::RecipientResult& x) { return x.index == r.index; });
     if (it != results.end()) {
       r.outcome = classify_reply(it->reply, it->stage);
+    } else if (missing) {
+      r.outcome = classify_reply(missing->reply, missing->stage);
     } else {
       r.outcome = classify_reply(Reply(451, "4.3.0", "Internal error: no result for this recipient"),
                                  "end of DATA");
@@ -102,11 +106,7 @@ asio::awaitable<BatchResult> Batch::run(const routing::TargetList& targets) {
     // batch without a target must still give every recipient an outcome.
     const Error e = targets.error.value_or(Error{ErrorClass::transient, "no target to connect to",
                                                  Reply(451, "4.4.4", "No target host for this next hop")});
-    Reply reply = e.reply.value_or(Reply(e.klass == ErrorClass::permanent ? 550 : 451,
-                                         e.klass == ErrorClass::permanent ? "5.4.4" : "4.4.4", e.context));
-    Outcome o = classify_reply(reply, "connect");
-    o.scope = Scope::queue;
-    if (o.explanation.empty()) o.explanation = e.context;
+    Outcome o = classify_route_error(e);
     result_.attempt.session_failure = o;
     fill_remaining(o);
     co_return std::move(result_);
@@ -152,10 +152,14 @@ asio::awaitable<BatchResult> Batch::run(const routing::TargetList& targets) {
       continue;
     }
     plaintext_retry = false;
-    if (!c.failure) {
+    if (!c.failure && c.report.messages > 0) {
       // A clean end with messages left: max_messages_per_connection was reached. The same
       // target again, on a new connection.
       continue;
+    }
+    if (!c.failure) {
+      // A clean end that carried nothing cannot happen with a sound session; never loop on it.
+      c.failure = classify_reply(Reply(451, "4.4.0", "Connection closed before any message was sent"), "connect");
     }
     last_failure = c.failure;
     if (c.failure->scope == Scope::connection || c.failure->scope == Scope::queue) {
@@ -286,7 +290,7 @@ asio::awaitable<ConnectionResult> Batch::connection(const routing::Target& targe
   if (in_flight) {
     // The session closed without reporting the message it had (it should not happen: the
     // session fails what is in flight). The message stays deferred, never lost.
-    record(*in_flight, {});
+    record(*in_flight, {}, session.session_failure() ? &*session.session_failure() : nullptr);
   }
   if (const auto& failure = session.session_failure()) {
     out.failure = classify_reply(failure->reply, failure->stage);
@@ -308,4 +312,3 @@ asio::awaitable<BatchResult> deliver_batch(SmtpDeliveryContext& ctx, const routi
 }
 
 }  // namespace sluice::delivery
-#endif

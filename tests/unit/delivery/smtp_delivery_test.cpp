@@ -4,7 +4,6 @@
 // the bound on hosts per attempt, opportunistic STARTTLS and its plaintext retry, AUTH PLAIN
 // with the password file, per-recipient replies, max_messages_per_connection, source_ip,
 // a peer that never answers (greeting deadline), and the SEND protocol log lines.
-#if __has_include("delivery/outcome.hpp")  // until routing lands delivery/outcome
 #include "delivery/smtp_delivery.hpp"
 
 #include <gtest/gtest.h>
@@ -285,6 +284,24 @@ TEST_F(SmtpDeliveryTest, OnlyTheGivenRecipientsAreSent) {
   EXPECT_EQ(r.per_job[0][0].index, 1u);
 }
 
+TEST_F(SmtpDeliveryTest, A421AfterAMessageSendsTheRestToTheNextHost) {
+  TestPeer dying(io_, "127.0.0.1", PeerBehaviour{.data_end_reply = "421 4.3.2 going down"});
+  TestPeer good(io_, "127.0.0.1", {});
+  smtp::Envelope e1 = envelope("MSG1", {"bob@example.net"});
+  smtp::Envelope e2 = envelope("MSG2", {"carol@example.net"});
+  BatchResult r = run({{target(dying, "mx1.example.net"), target(good, "mx2.example.net")}, std::nullopt},
+                      {{&e1, &kContent, {0}}, {&e2, &kContent, {0}}});
+  // The message in flight got the 421: deferred (it may have arrived; the queue retries it).
+  EXPECT_EQ(r.per_job[0][0].outcome.reply.code(), 421);
+  EXPECT_FALSE(r.per_job[0][0].outcome.permanent);
+  // The next one was never tried on the dying host: it goes to the next.
+  ASSERT_EQ(good.messages.size(), 1u);
+  EXPECT_EQ(good.messages[0].rcpt_to, std::vector<std::string>{"carol@example.net"});
+  EXPECT_EQ(r.per_job[1][0].outcome.reply.code(), 250);
+  EXPECT_EQ(r.attempt.remote_host, "mx2.example.net");
+  EXPECT_FALSE(r.attempt.session_failure.has_value());
+}
+
 TEST_F(SmtpDeliveryTest, MaxMessagesPerConnectionOpensANewConnection) {
   connector_.max_messages_per_connection = 1;
   TestPeer peer(io_, "127.0.0.1", {});
@@ -377,6 +394,8 @@ TEST_F(SmtpDeliveryAuthTest, WrongPasswordIsNotDelivered) {
   ASSERT_TRUE(r.attempt.session_failure.has_value());
   EXPECT_EQ(r.attempt.session_failure->reply.code(), 535);
   EXPECT_EQ(r.per_job[0][0].outcome.reply.code(), 535);
+  // Our credentials are wrong, not the users' mail: it waits for the admin, never bounces.
+  EXPECT_FALSE(r.per_job[0][0].outcome.permanent);
 }
 
 TEST_F(SmtpDeliveryAuthTest, MissingPasswordFileDefersWithoutConnecting) {
@@ -439,4 +458,3 @@ TEST_F(SmtpDeliveryTest, NoTargetGivesEveryRecipientTheRoutingError) {
 
 }  // namespace
 }  // namespace sluice::delivery
-#endif

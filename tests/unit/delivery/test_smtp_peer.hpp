@@ -123,6 +123,7 @@ class TestPeer {
       tcp::socket s = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return;
       ++connections;
+      s.set_option(tcp::no_delay(true), ec);  // replies are many small writes
       asio::co_spawn(io_, serve(std::move(s)), asio::detached);
     }
   }
