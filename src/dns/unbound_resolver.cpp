@@ -296,6 +296,7 @@ class UnboundResolver final : public Resolver {
     // Everything touching unbound and pending_ happens on the loop: callers may be elsewhere.
     asio::post(loop_, [this, alive = alive_, q = std::move(q)]() mutable {
       if (*alive) launch(std::move(q));
+      else q->on_fail(Status::error, "resolver shut down")();  // exactly once, even now
     });
   }
 

@@ -117,8 +117,8 @@ def parse_zone(path):
             for i, rec in enumerate(json.load(f)):
                 try:
                     zone.add(rec["name"], rec["type"], rec.get("data", ""), int(rec.get("ttl", 0)))
-                except (KeyError, ValueError) as e:
-                    raise ValueError(f"{path}: entry {i}: {e}") from None
+                except Exception as e:  # noqa: BLE001 - any bad entry is reported with its index
+                    raise ValueError(f"{path}: entry {i}: {e!r}") from None
         return zone
     with open(path) as f:
         for lineno, line in enumerate(f, 1):

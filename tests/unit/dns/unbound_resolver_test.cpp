@@ -7,9 +7,11 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <asio/co_spawn.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
@@ -295,6 +297,44 @@ TEST_F(UnboundResolverTest, DestroyedWithQueriesPendingCompletesThemWithError) {
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->status, Status::error);
   EXPECT_EQ(got->detail, "resolver shut down");
+}
+
+TEST_F(UnboundResolverTest, QueryAskedJustBeforeDestructionStillCompletes) {
+  auto r = make();
+  int calls = 0;
+  Status status = Status::ok;
+  r->a("mx1.example.test", [&](Answer<std::string> ans) {
+    ++calls;
+    status = ans.status;
+  });
+  r.reset();  // the query had not reached unbound yet
+  run();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(status, Status::error);
+}
+
+// The resolver's loop runs on another thread; the coroutine resumes on its own loop's thread.
+TEST_F(UnboundResolverTest, CoroutineResumesOnItsOwnExecutor) {
+  auto r = make();
+  auto guard = asio::make_work_guard(loop_);
+  std::thread resolver_thread([&] { loop_.run(); });
+  asio::io_context mine;
+  std::optional<Answer<std::string>> got;
+  std::thread::id resumed_on;
+  asio::co_spawn(
+      mine,
+      [&]() -> asio::awaitable<void> {
+        got = co_await async_a(*r, "mx1.example.test");
+        resumed_on = std::this_thread::get_id();
+      },
+      asio::detached);
+  mine.run_for(60s);
+  guard.reset();
+  asio::post(loop_, [&] { r.reset(); });  // destroyed on its own loop, as documented
+  resolver_thread.join();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->status, Status::ok) << got->detail;
+  EXPECT_EQ(resumed_on, std::this_thread::get_id());
 }
 
 TEST_F(UnboundResolverTest, CoroutineAdaptersResumeWithTheAnswer) {
