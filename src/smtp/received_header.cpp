@@ -95,6 +95,20 @@ std::string make_received_header(const ReceivedInfo& info) {
   // Clauses on lines of their own, as Postfix writes them, so admins read them at a glance.
   std::vector<std::vector<std::string>> clauses;
   clauses.push_back({"Received:", "from", helo, "(" + rev, literal + ")"});
+  if (!info.tls_version.empty()) {
+    std::vector<std::string> tls = {"(using", sanitize(info.tls_version, false), "with", "cipher",
+                                    sanitize(info.tls_cipher, false)};
+    if (info.tls_bits > 0) {
+      const std::string bits = std::to_string(info.tls_bits);
+      tls.push_back("(" + bits + "/" + bits + "");
+      tls.push_back("bits)");
+    }
+    tls.back() += ")";
+    clauses.push_back(std::move(tls));
+  }
+  if (!info.auth_user.empty()) {
+    clauses.push_back({"(Authenticated", "sender:", sanitize(info.auth_user, true) + ")"});
+  }
   std::vector<std::string> by = {"by", sanitize(info.hostname, false), "(sluice)", "with",
                                  sanitize(info.protocol, false)};
   if (!info.queue_id.empty()) {

@@ -9,6 +9,8 @@
 //
 // Shape (Postfix-like, so admins recognize it):
 //   Received: from <helo> (<reverse name or "unknown"> [<ip>])
+//   \t(using <TLS version> with cipher <cipher> (<bits>/<bits> bits))   when TLS was used
+//   \t(Authenticated sender: <login>)                                  after AUTH (Postfix's words)
 //   \tby <hostname> (sluice) with <protocol> id <queue id>
 //   \tfor <rcpt>; <date>          (without a single recipient: "id <queue id>;" and the date
 //                                  on a line of its own)
@@ -31,6 +33,10 @@ struct ReceivedInfo {
   std::string protocol;      // RFC 3848 keyword: SMTP, ESMTP, UTF8SMTP...
   std::string queue_id;
   std::string for_recipient; // the single recipient, empty for none or several
+  std::string tls_version;   // "TLSv1.3"; empty = no TLS (RFC 3207 §4.1 leaves the trace to us)
+  std::string tls_cipher;    // "TLS_AES_256_GCM_SHA384"
+  int tls_bits = 0;          // 0 = unknown, the "(n/n bits)" is left out
+  std::string auth_user;     // the authenticated login (RFC 4954 §7 leaves this to policy)
   SystemTime when;
 };
 

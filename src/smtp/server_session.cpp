@@ -20,7 +20,7 @@ std::string_view trim_cr(std::string_view s) {
   return s;
 }
 
-// TLS/AUTH seam: AUTH lines carry credentials; the protocol log sees "AUTH <mech> ****".
+// AUTH lines carry credentials; the protocol log sees "AUTH <mech> ****".
 std::string masked_for_log(std::string_view line, Verb verb) {
   if (verb != Verb::auth) return std::string(line);
   const size_t mech_start = line.find_first_not_of(' ', 4);
@@ -45,6 +45,56 @@ const Reply kNoValidRecipients{554, "5.5.1", "Error: no valid recipients"};
 const Reply kNeedRcpt{503, "5.5.1", "Error: need RCPT command"};
 const Reply kTooBig{552, "5.3.4", "Error: message size exceeds fixed maximum message size"};
 const Reply kNotImplemented{502, "5.5.1", "Error: command not implemented"};
+const Reply kMustStartTls{530, "5.7.0", "Must issue a STARTTLS command first"};
+const Reply kAuthRequired{530, "5.7.0", "Authentication required"};
+const Reply kTooManyLogons{421, "4.7.0", "Too many failed logons, try again later"};
+const Reply kAuthInvalid{535, "5.7.8", "Authentication credentials invalid"};
+
+// The verbs a client may use before TLS on a require_tls connector (RFC 3207 §4: a server
+// may require TLS; these are what a client needs to get there or leave).
+bool allowed_before_tls(Verb v) {
+  switch (v) {
+    case Verb::ehlo:
+    case Verb::helo:
+    case Verb::starttls:
+    case Verb::noop:
+    case Verb::rset:
+    case Verb::quit:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// Whether the header section of `content` (up to the first empty line) has a field `name`.
+bool has_header_field(std::string_view content, std::string_view name) {
+  size_t pos = 0;
+  while (pos < content.size()) {
+    const size_t end = content.find("\r\n", pos);
+    const std::string_view line = content.substr(pos, end == std::string_view::npos ? content.size() - pos : end - pos);
+    if (line.empty()) return false;
+    const size_t colon = line.find(':');
+    if (colon != std::string_view::npos && line.front() != ' ' && line.front() != '\t') {
+      std::string_view field = line.substr(0, colon);
+      while (!field.empty() && (field.back() == ' ' || field.back() == '\t')) field.remove_suffix(1);
+      if (iequals(field, name)) return true;
+    }
+    if (end == std::string_view::npos) return false;
+    pos = end + 2;
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -55,6 +105,9 @@ const char* ServerSession::state_name(State s) {
     case State::data: return "data";
     case State::bdat: return "bdat";
     case State::committing: return "committing";
+    case State::starting_tls: return "starting tls";
+    case State::auth: return "auth";
+    case State::verifying: return "verifying";
     case State::closed: return "closed";
   }
   return "unknown";
@@ -69,13 +122,16 @@ void ServerSession::Transaction::reset() {
 }
 
 ServerSession::ServerSession(const SessionSettings& settings, SessionPolicy& policy,
-                             SessionObserver& observer, const Clock& clock, ClientInfo client)
+                             SessionObserver& observer, const Clock& clock, ClientInfo client,
+                             Authenticator* authenticator)
     : settings_(settings),
       policy_(policy),
       observer_(observer),
       clock_(clock),
       client_(std::move(client)),
+      authenticator_(authenticator),
       tx_(settings.max_message_size) {
+  tls_ = client_.tls;  // implicit TLS: secure from the first byte
   if (auto refusal = policy_.check_connect(client_)) {
     close_with(*refusal);  // RFC 5321 §3.1: 554 instead of the greeting
     return;
@@ -94,14 +150,22 @@ void ServerSession::reply(const Reply& r) {
   output_ += r.wire();
 }
 
+void ServerSession::reply_masked(const Reply& r) {
+  observer_.on_reply(Reply(r.code(), r.enhanced(), "****"));
+  output_ += r.wire();
+}
+
 void ServerSession::close_with(const Reply& r) {
   reply(r);
   tx_.reset();
   pending_.reset();
+  sasl_.reset();
+  password_check_.reset();
   set_state(State::closed);
 }
 
 void ServerSession::protocol_error(const Reply& r) {
+  if (state_ == State::auth) end_sasl();  // e.g. an overlong response ends the exchange
   reply(r);
   ++errors_;
   if (settings_.max_errors > 0 && errors_ >= settings_.max_errors) {
@@ -110,7 +174,8 @@ void ServerSession::protocol_error(const Reply& r) {
 }
 
 void ServerSession::feed(std::string_view bytes) {
-  if (state_ == State::closed) return;
+  // Nothing may be read between the 220 to STARTTLS and the handshake (CVE-2011-0411).
+  if (state_ == State::closed || state_ == State::starting_tls) return;
   input_.append(bytes);
 }
 
@@ -133,6 +198,18 @@ SessionAction ServerSession::poll() {
         return SessionAction::close;
       case State::committing:
         return SessionAction::submit;
+      case State::starting_tls:
+        input_.clear();
+        input_pos_ = 0;
+        return SessionAction::start_tls;
+      case State::verifying:
+        return SessionAction::verify_password;
+      case State::auth: {
+        std::string line;
+        if (!next_line(line)) break;
+        handle_sasl_response(line);
+        continue;
+      }
       case State::data:
       case State::bdat: {
         const std::string_view rest = std::string_view(input_).substr(input_pos_);
@@ -206,6 +283,23 @@ void ServerSession::handle_line(std::string_view line) {
   }
   const Command& cmd = *parsed;
   if (cmd.verb != Verb::bdat) bdat_failed_ = false;  // the failed chunk pipeline is over
+  if (settings_.require_tls && !secure() && !allowed_before_tls(cmd.verb)) {
+    // A BDAT's chunk still follows the command: refuse it as a whole, never read it as commands.
+    if (cmd.verb == Verb::bdat) {
+      auto args = parse_bdat(cmd.argument);
+      if (args) {
+        chunk_size_ = args->size;
+        chunk_last_ = args->last;
+        chunk_refusal_ = kMustStartTls;
+        chunk_refusal_counts_ = false;
+        tx_.reader.begin_chunk(chunk_size_, true);
+        set_state(State::bdat);
+        return;
+      }
+    }
+    reply(kMustStartTls);
+    return;
+  }
 
   switch (cmd.verb) {
     case Verb::helo: handle_helo(cmd, false); return;
@@ -230,10 +324,8 @@ void ServerSession::handle_line(std::string_view line) {
     case Verb::help:
       reply(Reply(214, "2.0.0", "sluice: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY; see RFC 5321"));
       return;
-    case Verb::starttls:  // TLS/AUTH seam: not offered yet
-    case Verb::auth:
-      reply(kNotImplemented);
-      return;
+    case Verb::starttls: handle_starttls(); return;
+    case Verb::auth: handle_auth(cmd); return;
     case Verb::unknown:
       protocol_error(Reply(500, "5.5.2", "Error: command not recognized"));
       return;
@@ -250,7 +342,13 @@ Reply ServerSession::ehlo_reply() const {
   if (settings_.smtputf8) lines.emplace_back("SMTPUTF8");
   if (settings_.chunking) lines.emplace_back("CHUNKING");
   if (settings_.dsn) lines.emplace_back("DSN");
-  // TLS/AUTH seam: STARTTLS and AUTH <mechanisms> are added here when offered.
+  // RFC 3207 §4.2: STARTTLS is not offered once TLS is up.
+  if (settings_.tls_available && !secure()) lines.emplace_back("STARTTLS");
+  if (auth_offered() && (secure() || settings_.allow_plaintext_auth)) {
+    std::string auth = "AUTH";
+    for (const std::string& m : authenticator_->mechanisms()) auth += " " + m;
+    lines.push_back(std::move(auth));
+  }
   return Reply(250, "", std::move(lines));
 }
 
@@ -270,6 +368,11 @@ void ServerSession::handle_helo(const Command& cmd, bool extended) {
 void ServerSession::handle_mail(const Command& cmd) {
   if (!greeted_) return protocol_error(kNeedHelo);
   if (tx_.has_mail) return protocol_error(Reply(503, "5.5.1", "Error: nested MAIL command"));
+  // RFC 6409 §4.3: a submission server authenticates its clients before it takes mail.
+  if (settings_.auth_required && auth_user_.empty()) {
+    reply(kAuthRequired);
+    return;
+  }
   auto args = parse_mail_from(cmd.argument);
   if (!args) return protocol_error(reply_of(args.error(), Reply(501, "5.5.4", "Syntax: MAIL FROM:<address>")));
   if (!esmtp_ && has_mail_esmtp_params(*args)) {
@@ -285,12 +388,22 @@ void ServerSession::handle_mail(const Command& cmd) {
   if ((args->ret != DsnRet::unspecified || !args->envid.empty()) && !settings_.dsn) {
     return protocol_error(Reply(555, "5.5.4", "Unsupported parameter (DSN is not offered)"));
   }
-  if (!args->auth.empty()) {  // TLS/AUTH seam: AUTH= is meaningful once AUTH is offered
+  // RFC 4954 §5: AUTH= is accepted when AUTH is offered; we trust no identity from it (it
+  // only matters between servers that trust each other), so its value is not used.
+  if (!args->auth.empty() && !auth_offered()) {
     return protocol_error(Reply(555, "5.5.4", "Unsupported parameter AUTH"));
   }
   if (settings_.max_message_size != 0 && args->size > settings_.max_message_size) {
     // RFC 1870 §6.2: a declared size above the limit is refused at MAIL.
     reply(kTooBig);
+    return;
+  }
+  // RFC 6409 §6.1: the submission server may check that the sender is the user's. The null
+  // sender carries no identity to check.
+  const std::string sender = args->path.address();
+  if (settings_.sender_login_match && !auth_user_.empty() && !sender.empty() &&
+      !authenticator_->may_send_as(auth_user_, sender)) {
+    reply(Reply(553, "5.7.1", "Sender address rejected: not owned by user " + auth_user_));
     return;
   }
   if (auto refusal = policy_.check_mail_from(*args)) {
@@ -300,6 +413,7 @@ void ServerSession::handle_mail(const Command& cmd) {
   tx_.reset();
   tx_.has_mail = true;
   Envelope& env = tx_.envelope;
+  env.auth_user = auth_user_;  // relay control lets an authenticated client relay
   env.mail_from = args->path.address();
   env.body = args->body;
   env.smtputf8 = args->smtputf8;
@@ -432,12 +546,23 @@ void ServerSession::finish_message(bool from_data) {
   env.client_ip = client_.ip;
   env.client_port = client_.port;
   env.client_helo = helo_name_;
-  // RFC 3848 (TLS/AUTH seam: ESMTPS/ESMTPA/ESMTPSA and UTF8SMTPS/A come with TLS and AUTH).
-  env.protocol = !esmtp_ ? "SMTP" : env.smtputf8 ? "UTF8SMTP" : "ESMTP";
+  env.protocol = protocol_keyword(env.smtputf8);
+  env.auth_user = auth_user_;
   env.message_id = find_message_id(content);
   const SystemTime now = clock_.now();
   env.received_at_us =
       std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+
+  // RFC 6409 §8.1 and §8.3: a submission server adds the Date and Message-ID a client left
+  // out. They go after our Received field, at the top of the client's header section.
+  std::string added;
+  if (settings_.add_missing_headers) {
+    if (!has_header_field(content, "Date")) added += "Date: " + rfc5322_date(now) + "\r\n";
+    if (env.message_id.empty() && !has_header_field(content, "Message-ID")) {
+      env.message_id = "<" + env.queue_id + "@" + settings_.hostname + ">";
+      added += "Message-ID: " + env.message_id + "\r\n";
+    }
+  }
 
   ReceivedInfo info;
   info.helo = helo_name_;
@@ -448,9 +573,16 @@ void ServerSession::finish_message(bool from_data) {
   info.queue_id = env.queue_id;
   if (env.recipients.size() == 1) info.for_recipient = env.recipients.front().address;
   info.when = now;
+  if (tls_) {
+    info.tls_version = tls_->version;
+    info.tls_cipher = tls_->cipher;
+    info.tls_bits = tls_->bits;
+  }
+  info.auth_user = auth_user_;
 
   Message m;
   m.content = make_received_header(info);
+  m.content += added;
   m.content += content;
   m.envelope = std::move(env);
   tx_.reset();
@@ -481,6 +613,157 @@ void ServerSession::on_submitted(const Result<void>& committed) {
   }
 }
 
+std::string ServerSession::protocol_keyword(bool smtputf8) const {
+  if (!esmtp_) return "SMTP";
+  std::string p = smtputf8 ? "UTF8SMTP" : "ESMTP";
+  if (secure()) p += "S";
+  if (!auth_user_.empty()) p += "A";
+  return p;
+}
+
+bool ServerSession::auth_offered() const {
+  return authenticator_ != nullptr && !authenticator_->mechanisms().empty();
+}
+
+void ServerSession::handle_starttls() {
+  if (!settings_.tls_available) {
+    reply(kNotImplemented);
+    return;
+  }
+  if (secure()) return protocol_error(Reply(503, "5.5.1", "Error: TLS already active"));
+  reply(Reply(220, "2.0.0", "Ready to start TLS"));
+  // CVE-2011-0411: whatever the client pipelined after STARTTLS came in plaintext and could
+  // have been injected by anyone on the path; it must not be executed after the handshake.
+  const size_t pending = input_.size() - input_pos_;
+  if (pending > 0) {
+    observer_.on_info(std::to_string(pending) + " octets after STARTTLS discarded", "STARTTLS");
+  }
+  input_.clear();
+  input_pos_ = 0;
+  discarding_long_line_ = false;
+  set_state(State::starting_tls);
+}
+
+void ServerSession::on_tls_started(const TlsInfo& info) {
+  if (state_ != State::starting_tls) return;
+  tls_ = info;
+  observer_.on_info("TLS protocol " + info.version + " negotiated with cipher " + info.cipher,
+                    "TLS negotiation succeeded");
+  // RFC 3207 §4.2: discard all knowledge obtained from the client before TLS.
+  greeted_ = false;
+  esmtp_ = false;
+  helo_name_.clear();
+  auth_user_.clear();
+  tx_.reset();
+  bdat_failed_ = false;
+  input_.clear();
+  input_pos_ = 0;
+  set_state(State::connected);
+}
+
+void ServerSession::on_tls_failed() {
+  if (state_ == State::closed) return;
+  observer_.on_info("TLS handshake failed", "TLS negotiation failed");
+  tx_.reset();
+  set_state(State::closed);
+}
+
+void ServerSession::handle_auth(const Command& cmd) {
+  if (!auth_offered()) {
+    reply(kNotImplemented);
+    return;
+  }
+  if (!esmtp_) return protocol_error(Reply(503, "5.5.1", "Error: send EHLO first"));
+  if (!secure() && !settings_.allow_plaintext_auth) {
+    reply(Reply(538, "5.7.11", "Encryption required for requested authentication mechanism"));
+    return;
+  }
+  if (!auth_user_.empty()) return protocol_error(Reply(503, "5.5.1", "Error: already authenticated"));
+  if (tx_.has_mail) return protocol_error(Reply(503, "5.5.1", "Error: MAIL transaction in progress"));
+  if (authenticator_->blocked(client_.ip)) {
+    close_with(kTooManyLogons);
+    return;
+  }
+  const std::string_view arg = cmd.argument;
+  const size_t sp = arg.find(' ');
+  const std::string_view mechanism = arg.substr(0, sp);
+  std::optional<std::string_view> initial;
+  if (sp != std::string_view::npos) {
+    initial = arg.substr(sp + 1);
+    while (!initial->empty() && initial->front() == ' ') initial->remove_prefix(1);
+  }
+  sasl_ = authenticator_->begin(mechanism);
+  if (!sasl_) {
+    reply(Reply(504, "5.5.4", "Error: authentication mechanism not supported"));
+    return;
+  }
+  act_on(sasl_->start(initial));
+}
+
+void ServerSession::handle_sasl_response(std::string_view line) {
+  observer_.on_command("****");
+  if (line == "*") {  // RFC 4954 §4: the client cancels
+    end_sasl();
+    reply(Reply(501, "5.0.0", "Authentication aborted"));
+    return;
+  }
+  act_on(sasl_->step(line));
+}
+
+void ServerSession::end_sasl() {
+  sasl_.reset();
+  password_check_.reset();
+  if (state_ == State::auth || state_ == State::verifying) set_state(command_state());
+}
+
+void ServerSession::act_on(SaslStep step) {
+  switch (step.kind) {
+    case SaslStepKind::challenge:
+      set_state(State::auth);
+      reply_masked(Reply(334, "", step.data));
+      return;
+    case SaslStepKind::need_verification:
+      password_check_ = PasswordCheck{std::move(step.username), std::move(step.password)};
+      set_state(State::verifying);
+      return;
+    case SaslStepKind::success:
+      end_sasl();
+      auth_user_ = step.username;
+      authenticator_->success(client_.ip);
+      observer_.on_info(auth_user_, "authenticated");
+      reply(Reply(235, "2.7.0", "Authentication successful"));
+      return;
+    case SaslStepKind::failure:
+      end_sasl();
+      if (step.reply) {  // malformed response: a protocol slip, not a wrong password
+        reply(*step.reply);
+        return;
+      }
+      observer_.on_info(step.username.empty() ? step.data : step.username + ": " + step.data,
+                        "authentication failed");
+      reply(kAuthInvalid);
+      if (authenticator_->failure(client_.ip)) close_with(kTooManyLogons);
+      return;
+  }
+}
+
+PasswordCheck ServerSession::take_password_check() {
+  SLUICE_ASSERT(state_ == State::verifying && password_check_.has_value());
+  PasswordCheck c = std::move(*password_check_);
+  password_check_.reset();
+  return c;
+}
+
+void ServerSession::on_password_verified(bool verified) {
+  if (state_ != State::verifying) return;  // closed meanwhile (EOF)
+  password_check_.reset();
+  set_state(command_state());
+  act_on(sasl_->finish(verified));
+  if (shutdown_after_commit_ && state_ != State::closed) {
+    close_with(Reply(421, "4.3.2", settings_.hostname + " Service shutting down"));
+  }
+}
+
 void ServerSession::on_timeout() {
   if (state_ == State::closed) return;
   close_with(Reply(421, "4.4.2", settings_.hostname + " Error: timeout exceeded"));
@@ -490,14 +773,16 @@ void ServerSession::on_eof() {
   if (state_ == State::closed) return;
   observer_.on_info("client disconnected", "connection closed");
   tx_.reset();
+  sasl_.reset();
+  password_check_.reset();
   pending_.reset();
   set_state(State::closed);
 }
 
 void ServerSession::on_shutdown() {
   if (state_ == State::closed) return;
-  if (state_ == State::committing) {
-    shutdown_after_commit_ = true;  // answer the message first: it may be on disk already
+  if (state_ == State::committing || state_ == State::verifying) {
+    shutdown_after_commit_ = true;  // answer the message (it may be on disk) or the AUTH first
     return;
   }
   close_with(Reply(421, "4.3.2", settings_.hostname + " Service shutting down"));

@@ -1,17 +1,21 @@
 // smtp/session_policy.hpp: the interfaces through which the SMTP server session asks for
-// decisions (SessionPolicy) and reports what happened (SessionObserver), and what it knows
-// about the peer (ClientInfo).
+// decisions (SessionPolicy), authenticates clients (Authenticator, SaslExchange) and reports
+// what happened (SessionObserver), and what it knows about the peer (ClientInfo, TlsInfo).
 // Owns: these interfaces only. Not: any decision (policy/ implements SessionPolicy: relay
-// control, recipient checks, DNSBL, greylisting...), the protocol log format (log/ implements
-// SessionObserver), the session's rules (server_session).
+// control, recipient checks, DNSBL, greylisting...), SASL mechanisms and users (auth/, behind
+// the Authenticator that policy/session_authenticator adapts), the protocol log format (log/
+// implements SessionObserver), the session's rules (server_session).
 // RFC 5321 §3.1 (connect-time rejection with 554), §4.1.1.1-4.1.1.3 (the replies a policy may
-// give to HELO/EHLO, MAIL and RCPT).
+// give to HELO/EHLO, MAIL and RCPT); RFC 4954 §4 (AUTH exchange: base64 challenges and
+// responses), RFC 4422 (SASL).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/reply.hpp"
 #include "smtp/envelope.hpp"
@@ -19,12 +23,22 @@
 
 namespace sluice::smtp {
 
+// What the driver learnt from a finished TLS handshake (OpenSSL's names).
+struct TlsInfo {
+  std::string version;  // "TLSv1.3"
+  std::string cipher;   // "TLS_AES_256_GCM_SHA384"
+  int bits = 0;         // secret bits of the cipher, 0 = unknown
+};
+
 struct ClientInfo {
   std::string ip;            // "192.0.2.1" or "2001:db8::1"
   uint16_t port = 0;
   std::string local_ip;
   uint16_t local_port = 0;
   std::string reverse_name;  // verified (forward-confirmed) reverse DNS name; empty = unknown
+  // Set when the connection is TLS from the first byte (implicit TLS, RFC 8314 §3): the
+  // driver did the handshake before the session was made.
+  std::optional<TlsInfo> tls;
 };
 
 // Each check returns the reply that refuses, or nullopt to let the session give its own
@@ -42,6 +56,55 @@ class SessionPolicy {
   virtual std::optional<Reply> check_rcpt(const RcptToArgs& args, const Envelope& envelope) = 0;
   // A fresh queue id for a message that is about to be committed.
   virtual std::string new_queue_id() = 0;
+};
+
+// One step of a SASL exchange, as the session acts on it (RFC 4954 §4):
+//   challenge          → "334 <data>" (data is already base64)
+//   success            → "235 2.7.0 Authentication successful"; `username` is the login
+//   failure            → `reply` if set (501 5.5.2 for bad base64), else "535 5.7.8
+//                        Authentication credentials invalid", which counts as a logon failure;
+//                        `data` says why, for the protocol log, never a credential
+//   need_verification  → the driver checks `username`/`password` off the event loop
+//                        (Authenticator::verify_password) and the session calls finish()
+enum class SaslStepKind { challenge, success, failure, need_verification };
+
+struct SaslStep {
+  SaslStepKind kind = SaslStepKind::failure;
+  std::string data;
+  std::string username;
+  std::string password;
+  std::optional<Reply> reply;
+};
+
+// One AUTH exchange with one mechanism; the session feeds it the client's lines as received
+// (base64, "=" for an empty initial response, RFC 4954 §4), never "*" (the session cancels).
+class SaslExchange {
+ public:
+  virtual ~SaslExchange() = default;
+  // `initial_response` absent when AUTH carried none.
+  virtual SaslStep start(std::optional<std::string_view> initial_response) = 0;
+  virtual SaslStep step(std::string_view response) = 0;
+  virtual SaslStep finish(bool verified) = 0;
+};
+
+// The users and their logon failures, as one receive connector sees them. One object serves
+// every session of the connector on every event loop: implementations are thread-safe.
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  // What EHLO's AUTH keyword lists, e.g. {"SCRAM-SHA-256", "PLAIN", "LOGIN"}; empty = no AUTH.
+  virtual std::vector<std::string> mechanisms() const = 0;
+  // nullptr when `mechanism` is not offered (504 5.5.4). Case-insensitive.
+  virtual std::unique_ptr<SaslExchange> begin(std::string_view mechanism) = 0;
+  // SLOW (Argon2id): the driver calls it on a blocking pool, never on an event loop.
+  virtual bool verify_password(std::string_view username, std::string_view password) const = 0;
+  // The logon failure limit of client addresses (a tarpit once exceeded).
+  virtual bool blocked(std::string_view client_ip) = 0;
+  // A failed logon; true when this failure blocks the address.
+  virtual bool failure(std::string_view client_ip) = 0;
+  virtual void success(std::string_view client_ip) = 0;
+  // Whether `login` may use `address` as MAIL FROM (sender_login_match).
+  virtual bool may_send_as(std::string_view login, std::string_view address) const = 0;
 };
 
 // Feeds the protocol log: one call per event, never message content.

@@ -8,15 +8,22 @@
 //   # comment                      blank lines are ignored too
 //   @set <key> <value>             before the first C:; keys: max_message_size, max_recipients,
 //                                  max_errors, max_hop_count, pipelining, chunking, eightbitmime,
-//                                  smtputf8, dsn (on/off), fail_commit <n>, client_ip
+//                                  smtputf8, dsn, tls, require_tls, allow_plaintext_auth,
+//                                  auth_required, sender_login_match, add_missing_headers,
+//                                  auth (a fake authenticator: PLAIN/LOGIN, alice@example.test
+//                                  "secret", bob@example.test "hunter2"), implicit_tls
+//                                  (on/off), fail_commit <n>, client_ip
 //   C: <text>                      sent with CRLF appended; escapes \r \n \t \\ \xNN
 //   R: <text>                      sent as is, no CRLF appended (same escapes)
 //   S: <prefix>                    the next reply line starts with <prefix>
 //   CLOSED                         the session has closed the connection
 //   TIMEOUT | EOF | SHUTDOWN       the lead reports a read timeout / the client's EOF / shutdown
+//   TLS | TLSFAIL                  the handshake after STARTTLS succeeded (TLSv1.3,
+//                                  TLS_AES_256_GCM_SHA384, 256 bits) / failed
 //   COMMITTED <n>                  n messages have been committed so far
 //   M: <key> <value>               about the last committed message: mail_from, recipients
 //                                  (comma separated), protocol, helo, message_id, queue_id,
+//                                  auth_user,
 //                                  body (content after our Received header, escapes), contains
 // At the end every reply must have been matched.
 #include <gtest/gtest.h>
@@ -72,6 +79,7 @@ struct Dialog {
   SessionSettings settings = testing_fakes::test_settings();
   ClientInfo client{"192.0.2.1", 40000, "192.0.2.25", 25, ""};
   int fail_commit = 0;
+  bool auth = false;
   std::vector<Step> steps;
   bool has_events = false;
 };
@@ -100,6 +108,14 @@ Dialog load(const std::filesystem::path& path) {
       else if (key == "eightbitmime") d.settings.eightbitmime = on_off(value);
       else if (key == "smtputf8") d.settings.smtputf8 = on_off(value);
       else if (key == "dsn") d.settings.dsn = on_off(value);
+      else if (key == "tls") d.settings.tls_available = on_off(value);
+      else if (key == "require_tls") d.settings.require_tls = on_off(value);
+      else if (key == "allow_plaintext_auth") d.settings.allow_plaintext_auth = on_off(value);
+      else if (key == "auth_required") d.settings.auth_required = on_off(value);
+      else if (key == "sender_login_match") d.settings.sender_login_match = on_off(value);
+      else if (key == "add_missing_headers") d.settings.add_missing_headers = on_off(value);
+      else if (key == "auth") d.auth = on_off(value);
+      else if (key == "implicit_tls" && on_off(value)) d.client.tls = TlsInfo{"TLSv1.3", "TLS_AES_128_GCM_SHA256", 128};
       else if (key == "fail_commit") d.fail_commit = std::stoi(value);
       else if (key == "client_ip") d.client.ip = value;
       else ADD_FAILURE() << path << ":" << n << ": unknown setting " << key;
@@ -114,7 +130,8 @@ Dialog load(const std::filesystem::path& path) {
       d.steps.push_back({"R", unescape(rest), n});
     } else if (head == "S" || head == "M") {
       d.steps.push_back({head, rest, n});
-    } else if (line == "CLOSED" || line == "TIMEOUT" || line == "EOF" || line == "SHUTDOWN") {
+    } else if (line == "CLOSED" || line == "TIMEOUT" || line == "EOF" || line == "SHUTDOWN" || line == "TLS" ||
+               line == "TLSFAIL") {
       d.steps.push_back({line, "", n});
       if (line != "CLOSED") d.has_events = true;
     } else if (line.rfind("COMMITTED ", 0) == 0) {
@@ -169,6 +186,8 @@ void check_message(const Message& m, const std::string& spec, const std::string&
     EXPECT_EQ(e.client_helo, value) << where;
   } else if (key == "message_id") {
     EXPECT_EQ(e.message_id, value) << where;
+  } else if (key == "auth_user") {
+    EXPECT_EQ(e.auth_user, value) << where;
   } else if (key == "queue_id") {
     EXPECT_EQ(e.queue_id, value) << where;
   } else if (key == "body") {
@@ -193,7 +212,7 @@ Transcript transcript_of(const Driver& d) {
 
 // Plays the dialog step by step, checking every expectation; returns what happened.
 Transcript play(const Dialog& dialog, const std::string& name) {
-  Driver d(dialog.settings, dialog.client);
+  Driver d(dialog.settings, dialog.client, dialog.auth);
   d.fail_commit_number(dialog.fail_commit);
   std::vector<std::string> replies = split_lines(d.all_output());
   size_t next_reply = 0;
@@ -220,7 +239,14 @@ Transcript play(const Dialog& dialog, const std::string& name) {
       EXPECT_EQ(got.substr(0, s.text.size()), s.text) << where << ": got \"" << got << "\"";
     } else if (s.kind == "CLOSED") {
       EXPECT_TRUE(d.session().closed()) << where;
-    } else if (s.kind == "TIMEOUT" || s.kind == "EOF" || s.kind == "SHUTDOWN") {
+    } else if (s.kind == "TIMEOUT" || s.kind == "EOF" || s.kind == "SHUTDOWN" || s.kind == "TLS" ||
+               s.kind == "TLSFAIL") {
+      if (s.kind == "TLS") {
+        EXPECT_TRUE(d.saw_start_tls()) << where << ": no start_tls action";
+        d.session().on_tls_started(TlsInfo{"TLSv1.3", "TLS_AES_256_GCM_SHA384", 256});
+        for (std::string& l : split_lines(d.run())) replies.push_back(std::move(l));
+      }
+      if (s.kind == "TLSFAIL") d.session().on_tls_failed();
       if (s.kind == "TIMEOUT") d.session().on_timeout();
       if (s.kind == "EOF") d.session().on_eof();
       if (s.kind == "SHUTDOWN") d.session().on_shutdown();
@@ -279,13 +305,13 @@ TEST_P(DialogTest, Plays) {
     return t.output == reference.output && t.contents == reference.contents;
   };
   for (size_t cut = 0; cut <= input.size(); ++cut) {
-    Driver d(dialog.settings, dialog.client);
+    Driver d(dialog.settings, dialog.client, dialog.auth);
     d.fail_commit_number(dialog.fail_commit);
     d.send(input.substr(0, cut));
     d.send(input.substr(cut));
     if (!same(d, "split at " + std::to_string(cut))) return;
   }
-  Driver bytewise(dialog.settings, dialog.client);
+  Driver bytewise(dialog.settings, dialog.client, dialog.auth);
   bytewise.fail_commit_number(dialog.fail_commit);
   for (char c : input) bytewise.send(std::string_view(&c, 1));
   same(bytewise, "byte by byte");
