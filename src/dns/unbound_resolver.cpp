@@ -382,7 +382,8 @@ class UnboundResolver final : public Resolver {
 UnboundOptions unbound_options(const config::DnsSettings& settings) {
   UnboundOptions o;
   for (const auto& s : settings.servers) o.forwarders.push_back(s.host + "@" + std::to_string(s.port ? s.port : 53));
-  o.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(settings.timeout);
+  // A zero timeout would time every query out at once: keep the default instead.
+  if (settings.timeout.count() > 0) o.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(settings.timeout);
   return o;
 }
 

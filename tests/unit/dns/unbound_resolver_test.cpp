@@ -374,6 +374,9 @@ TEST(UnboundOptionsTest, ServersBecomeForwardersWithPort53ByDefault) {
   EXPECT_EQ(o.forwarders, (std::vector<std::string>{"127.0.0.1@5353", "::1@53"}));
   EXPECT_EQ(o.timeout, 7000ms);
   EXPECT_TRUE(unbound_options(config::DnsSettings{}).forwarders.empty());
+  config::DnsSettings zero;
+  zero.timeout = std::chrono::seconds(0);
+  EXPECT_EQ(unbound_options(zero).timeout, 10000ms);
 }
 
 // A zone changed mid-test (SIGHUP) is seen at once: TTL 0 answers are not served from cache.
