@@ -17,6 +17,8 @@ namespace {
 using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+// Bytes written under one deadline.
+constexpr size_t kWriteBlock = 64 * 1024;
 
 std::string unmapped_text(const asio::ip::address& a) {
   if (a.is_v6() && a.to_v6().is_v4_mapped())
@@ -96,15 +98,20 @@ asio::awaitable<ChannelRead> SmtpChannel::read_some(std::span<char> buffer, std:
 }
 
 asio::awaitable<Result<void>> SmtpChannel::write_all(std::string_view bytes, std::chrono::milliseconds timeout) {
-  if (bytes.empty()) co_return ok();
-  asio::steady_timer timer(stream_.get_executor(), timeout);
-  auto buf = asio::buffer(bytes.data(), bytes.size());
-  std::variant<std::tuple<asio::error_code, size_t>, std::tuple<asio::error_code>> result;
-  if (tls_active_) result = co_await (asio::async_write(stream_, buf, use_tuple) || timer.async_wait(use_tuple));
-  else result = co_await (asio::async_write(stream_.next_layer(), buf, use_tuple) || timer.async_wait(use_tuple));
-  if (result.index() != 0) co_return fail(ErrorClass::transient, "timeout");
-  auto [ec, n] = std::get<0>(result);
-  if (ec) co_return fail(ErrorClass::transient, ec.message());
+  // The deadline is per block, not for the whole write (RFC 5321 §4.5.3.2.5, "Data Block"):
+  // a large message on a slow link is fine as long as it keeps moving.
+  while (!bytes.empty()) {
+    const std::string_view block = bytes.substr(0, kWriteBlock);
+    bytes.remove_prefix(block.size());
+    asio::steady_timer timer(stream_.get_executor(), timeout);
+    auto buf = asio::buffer(block.data(), block.size());
+    std::variant<std::tuple<asio::error_code, size_t>, std::tuple<asio::error_code>> result;
+    if (tls_active_) result = co_await (asio::async_write(stream_, buf, use_tuple) || timer.async_wait(use_tuple));
+    else result = co_await (asio::async_write(stream_.next_layer(), buf, use_tuple) || timer.async_wait(use_tuple));
+    if (result.index() != 0) co_return fail(ErrorClass::transient, "timeout");
+    auto [ec, n] = std::get<0>(result);
+    if (ec) co_return fail(ErrorClass::transient, ec.message());
+  }
   co_return ok();
 }
 

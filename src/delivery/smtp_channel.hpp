@@ -42,7 +42,7 @@ class SmtpChannel {
                                         std::chrono::milliseconds timeout);
 
   asio::awaitable<ChannelRead> read_some(std::span<char> buffer, std::chrono::milliseconds timeout);
-  // Fails with "timeout" or the socket's error text.
+  // Fails with "timeout" or the socket's error text. `timeout` applies to each 64 KB block.
   asio::awaitable<Result<void>> write_all(std::string_view bytes, std::chrono::milliseconds timeout);
 
   // The TLS handshake (see tls_handshake_client); afterwards reads and writes are encrypted.

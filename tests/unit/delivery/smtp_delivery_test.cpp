@@ -137,6 +137,22 @@ TEST_F(SmtpDeliveryTest, TwoMessagesOverOneConnection) {
   EXPECT_EQ(r.connections.size(), 1u);
 }
 
+TEST_F(SmtpDeliveryTest, ALargeMessageArrivesWhole) {
+  // Larger than one 64 KB write block and the kernel's socket buffers, over TLS: the content
+  // goes out in several blocks, each under its own deadline, with lines that need stuffing.
+  TestPeer peer(io_, "127.0.0.1", PeerBehaviour{.starttls = true});
+  std::string big = "Subject: big\r\n\r\n";
+  for (int i = 0; i < 30000; ++i)
+    big += (i % 7 == 0 ? "." : "") + std::string("line ") + std::to_string(i) + std::string(50, 'x') + "\r\n";
+  smtp::Envelope e1 = envelope("MSG1", {"bob@example.net"});
+  BatchResult r = run({{target(peer, "mx.example.net")}, std::nullopt}, {{&e1, &big, {0}}});
+  ASSERT_EQ(peer.messages.size(), 1u);
+  EXPECT_TRUE(peer.messages[0].tls);
+  EXPECT_EQ(peer.messages[0].content.size(), big.size());
+  EXPECT_TRUE(peer.messages[0].content == big);
+  EXPECT_EQ(r.per_job[0][0].outcome.reply.code(), 250);
+}
+
 TEST_F(SmtpDeliveryTest, SendProtocolLogFollowsExchangeLayout) {
   TestPeer peer(io_, "127.0.0.1", {});
   smtp::Envelope e1 = envelope("MSG1", {"bob@example.net"});
