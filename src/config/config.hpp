@@ -26,7 +26,8 @@ struct Server {
   std::string data_dir = "var";  // spool, logs, state
   unsigned threads = 0;          // event loops; 0 = one per core
   // Users managed by `sluice user add|passwd|del` (address and Argon2id hash per line), in
-  // addition to the [[user]] entries. Like `aliases`: a missing default file means no users.
+  // addition to the [[user]] entries. Left out, the loader fills "<data_dir>/users" and a
+  // missing file means no users; written, the file must exist (like `aliases`).
   std::string users_file = "var/users";
   bool users_file_explicit = false;
 };

@@ -21,7 +21,7 @@ data_dir = "var"
 # Event loops (threads) serving connections; 0 = one per CPU core.
 threads = 0
 # Users managed with `sluice user add|passwd|del|list` (address and password hash).
-# Left out, var/users is read if it exists; written here, the file must exist.
+# Left out, <data_dir>/users is read if it exists; written here, the file must exist.
 # users_file = "var/users"
 
 # Accepted domains: mail for these domains is delivered here, to the users below.

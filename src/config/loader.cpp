@@ -12,6 +12,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -381,6 +382,8 @@ class Loader {
       if (read_string(*t, "users_file", s.users_file)) s.users_file_explicit = true;
     }
     if (!hostname_given) s.hostname = default_hostname();
+    // State lives under data_dir, so the users file follows it unless written.
+    if (!s.users_file_explicit) s.users_file = (std::filesystem::path(s.data_dir) / "users").string();
   }
 
   void load_accepted_domains(const toml::table& root) {

@@ -688,6 +688,9 @@ TEST(Loader, TlsAndAuthDefaults) {
   const Config& c = *r.config;
   EXPECT_EQ(c.server.users_file, "var/users");
   EXPECT_FALSE(c.server.users_file_explicit);
+  auto moved = load_with_minimal("[server]\ndata_dir = \"/srv/sluice\"\n");
+  ASSERT_TRUE(moved.ok()) << dump(moved.errors);
+  EXPECT_EQ(moved.config->server.users_file, "/srv/sluice/users") << "follows data_dir unless written";
   const ReceiveConnector& internet = c.receive_connectors[0];
   EXPECT_FALSE(internet.offers_tls());
   EXPECT_FALSE(internet.implicit_tls);
