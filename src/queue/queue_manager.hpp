@@ -1,33 +1,56 @@
-// queue/queue_manager.hpp: takes every committed message to its recipients — for now the
-// local ones, through alias expansion into Maildirs — records each recipient's outcome in
-// the spool before anything else is decided, retries transient failures with back-off, and
-// removes a message from the spool once every recipient is final.
-// Owns: scheduling of delivery attempts, per-recipient state transitions, the tracking
-// events DELIVER/DEFER/FAIL, recovery of the queue from the spool at start.
-// Not: the Maildir format (delivery/), alias rules (routing/), storage (spool/).
-// Outbound delivery (send connectors, MX), per-next-hop queues and DSNs arrive with the
-// outbound issue; until then a recipient outside the accepted domains waits, deferred, with a
-// LastError that says why.
+// queue/queue_manager.hpp: takes every committed message to its recipients — local ones into
+// Maildirs through alias expansion, remote ones through send connectors — one queue per next
+// hop, as Exchange's delivery queues: the local mailboxes, a domain (MX routing), a
+// connector's smart hosts, or Unreachable when no send connector serves the domain.
+// Owns: scheduling (per-next-hop connections, messages per connection, message rate, Retry
+// of a whole next hop after a connection-level failure), per-recipient state transitions
+// written to the spool before the next decision, retry intervals and expiry ([queue]),
+// delay notices and bounces (built by dsn.hpp, written to the spool as new messages),
+// forwarding of alias members outside the accepted domains (as a new message), the
+// tracking events DELIVER/SEND/DEFER/FAIL/EXPIRE/DSN, recovery from the spool at start, and
+// the snapshot views of queues and messages.
+// Not: the Maildir format (delivery/maildir), alias rules (routing/local_directory), send
+// connector selection (routing/send_routing), DNS and SMTP (Transport, delivery/), what a
+// reply means (delivery/outcome), storage (spool/).
+// RFC 5321 §4.5.4.1 (retry strategy: a queue per destination, intervals that grow), §4.5.5
+// and §6.1 (never a bounce to the null reverse path), RFC 3461 (NOTIFY), RFC 3464 (DSN).
+//
+// Threads. Every decision runs on ONE event loop (the io_context given, run by a thread the
+// queue owns) under one mutex, so the state has one writer; snapshot calls read it under that
+// mutex from any thread. Spool writes are made on that loop (a synced RocksDB write: the
+// loop is the queue's own, never a session's). Maildir delivery blocks on fsync and runs on
+// `local_workers` threads; their results come back to the loop. Outbound deliveries are
+// handed to the Transport, whose completions come back to the loop as well.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/clock.hpp"
+#include "base/queue_id.hpp"
+#include "config/config.hpp"
 #include "delivery/maildir_delivery.hpp"
 #include "log/tracking_log.hpp"
+#include "queue/dsn.hpp"
+#include "queue/transport.hpp"
 #include "routing/local_directory.hpp"
 #include "smtp/envelope.hpp"
 #include "spool/store.hpp"
+
+namespace asio {
+class io_context;
+}
 
 namespace sluice::queue {
 
@@ -37,18 +60,73 @@ struct QueueServices {
   delivery::MaildirDelivery& maildir;
   log::TrackingLog& tracking;
   const Clock& clock;
+  asio::io_context& loop;   // run by the queue's own thread from construction to stop()
+  Transport& transport;     // outbound deliveries; completions may come on any thread
+  QueueIdGenerator& ids;    // for DSNs and forwarded copies; used on the loop only
+};
+
+struct QueueOptions {
+  unsigned local_workers = 2;
+  // stop() waits this long for outbound connections in flight before it stops the loop;
+  // their recipients then stay as the spool last recorded them (delivered again later: a
+  // duplicate at worst, never a loss).
+  std::chrono::milliseconds shutdown_grace{30'000};
+};
+
+// Exchange's Get-Queue vocabulary (ecosystem.md §2c).
+enum class DeliveryType { smtp_delivery_to_mailbox, dns_connector_delivery, smart_host_connector_delivery, unreachable };
+enum class QueueStatus { active, ready, retry, suspended };
+const char* to_string(DeliveryType t);  // "SmtpDeliveryToMailbox", "DnsConnectorDelivery", ...
+const char* to_string(QueueStatus s);   // "Active", "Ready", "Retry", "Suspended"
+
+struct QueueInfo {
+  std::string identity;  // the next hop: "Local", "example.net", "smarthost:partner", "Unreachable"
+  DeliveryType delivery_type = DeliveryType::unreachable;
+  QueueStatus status = QueueStatus::ready;
+  std::string next_hop_connector;  // send connector name, "" for local and Unreachable
+  size_t message_count = 0;        // messages with at least one recipient waiting here
+  unsigned active_connections = 0;
+  std::string last_error;
+  uint32_t retry_count = 0;
+  std::optional<SystemTime> first_retry_time, last_retry_time, next_retry_time;
+  double incoming_rate = 0, outgoing_rate = 0;  // messages per second over the last minute
+};
+
+struct MessageRecipientInfo {
+  std::string address;
+  std::string queue;  // the next hop it waits in
+  spool::RecipientState state;
+};
+
+struct MessageInfo {
+  std::string queue_id;
+  std::string from;  // "" for the null sender
+  std::string message_id;
+  uint64_t size = 0;
+  std::optional<SystemTime> date_received, expiration_time;
+  std::string last_error;
+  uint32_t retry_count = 0;
+  std::vector<MessageRecipientInfo> recipients;
+};
+
+struct MessageFilter {
+  std::string queue;     // only messages with a recipient in this queue; "" = any
+  std::string queue_id;  // exactly this message; "" = any
 };
 
 class QueueManager {
  public:
   struct Stats {
-    uint64_t delivered = 0, deferred = 0, failed = 0;
-    size_t ready = 0, waiting = 0;
+    uint64_t delivered = 0, deferred = 0, failed = 0, dsns = 0;
+    size_t ready = 0, waiting = 0;  // messages with work due now / only later
   };
 
-  // Starts `workers` delivery threads (Maildir delivery blocks on fsync: it must never run
-  // on an event loop).
-  QueueManager(QueueServices services, unsigned workers);
+  // The local mailboxes' queue.
+  static constexpr std::string_view kLocalQueue = "Local";
+
+  // Starts the loop thread and the local workers. `config` supplies [queue] and the send
+  // connectors; server.hostname is the Reporting-MTA of DSNs.
+  QueueManager(QueueServices services, std::shared_ptr<const config::Config> config, QueueOptions options = {});
   ~QueueManager();  // stop() and join
   QueueManager(const QueueManager&) = delete;
   QueueManager& operator=(const QueueManager&) = delete;
@@ -58,57 +136,82 @@ class QueueManager {
   // A message that was just committed (all recipients pending); its content is kept in
   // memory so the first attempt does not read it back.
   void enqueue(smtp::Message&& message);
-  // Finishes the attempts in progress, leaves the rest in the spool for the next start.
+  // A new configuration (reload): recipients not in flight are routed again.
+  void set_config(std::shared_ptr<const config::Config> config);
+  // Finishes the attempts in progress (outbound ones up to shutdown_grace), starts no new
+  // ones, leaves the rest in the spool for the next start. Idempotent.
   void stop();
 
   Stats stats() const;
+  std::vector<QueueInfo> queues() const;
+  std::vector<MessageInfo> messages(const MessageFilter& filter = {}) const;
 
-  // Waits until no message is ready or being attempted (messages may still wait for a later
-  // retry), or until `deadline`; true if idle. For tests and an orderly drain: callers learn
-  // that every attempt due so far has finished and its outcome is in the spool.
+  // Waits until nothing is being attempted and nothing is due (messages may wait for a later
+  // retry), or until `deadline`; true if idle. For tests and an orderly drain.
   bool wait_idle(std::chrono::steady_clock::time_point deadline);
-  // Makes the workers read the clock again now rather than at the next due time they
-  // computed, so a clock that jumps (a test's clock, an admin's "retry now") takes effect.
+  // Reads the clock again now (a clock that jumps: a test's, an admin's "retry now").
   void wake();
 
-  // Back-off after `attempts` failed attempts: 1 min, 5 min, 15 min, 30 min, then hourly.
-  static std::chrono::seconds retry_delay(uint32_t attempts);
-  // How long a message may stay before its waiting recipients fail (Postfix's
-  // maximal_queue_lifetime default).
-  static constexpr std::chrono::hours kMaxQueueLifetime{24 * 5};
-
  private:
-  struct Job {
-    smtp::Envelope envelope;
-    std::vector<spool::RecipientState> states;
-    std::shared_ptr<const std::string> content;  // null: read from the spool
-    uint64_t content_size = 0;
-    // Mailboxes this message has been delivered to, by any recipient and any attempt: a
-    // mailbox named twice (an alias and one of its members, two aliases sharing a member)
-    // gets one copy, as with Postfix's duplicate elimination, and a retry of the other
-    // targets of an alias does not deliver to its local members again. In memory only:
-    // after a restart they may get one duplicate, which the durability contract allows; a
-    // copy per retry for days would not be.
-    std::set<std::string> delivered_targets;
-  };
+  struct Entry;
+  struct Hop;
+  struct LocalJob;
+  struct LocalResult;
+  struct Batch;
 
-  void run();
-  void process(Job& job);
-  // One attempt for recipient `i`; updates its state and writes the tracking events.
-  void attempt(Job& job, size_t i, const std::string& content, spool::RecipientState& state);
-  void track(const Job& job, const char* event, std::string_view recipient,
-             std::string_view related, const std::string& status, std::string_view context);
+  // Loop-thread handlers; every one holds mu_.
+  void post(std::function<void()> fn);
+  void admit(std::unique_ptr<Entry> entry);
+  void route(Entry& e);
+  Hop& hop_named(const std::string& name, const routing::NextHop* next_hop);
+  void schedule();
+  void arm_timer(int64_t at_us);
+  bool ensure_content(Entry& e);
+  void start_local(Entry& e, std::vector<size_t> indexes);
+  void run_worker();
+  LocalResult deliver_local(const LocalJob& job);
+  void on_local_done(LocalResult result);
+  bool start_batch(Hop& hop, int64_t now);
+  void on_batch_done(const std::shared_ptr<Batch>& batch, delivery::BatchResult result);
+  void defer_unreachable(Hop& hop, int64_t now);
+  void maintain(Entry& e, int64_t now);
+  // Builds and writes (synced) one notice about `recipients` of `e`, and admits it as a new
+  // message. False only when it could not be written (tried again later).
+  bool write_dsn(Entry& e, const std::vector<size_t>& indexes, std::vector<DsnRecipient>& recipients,
+                 std::string_view kind);
+  void persist(Entry& e);
+  void forward(Entry& e, size_t index, const std::vector<std::string>& targets, int64_t now);
+  void set_state(Entry& e, size_t i, spool::RecipientStatus status, const std::string& reply, int64_t now);
+  void track(const Entry& e, const char* event, const char* source, std::string_view recipient,
+             std::string_view related, const std::string& status, std::string_view context,
+             std::string_view connector = {}, std::string_view server_ip = {});
+  int64_t now_us() const;
+  void settle();
 
   QueueServices s_;
+  QueueOptions options_;
+  std::shared_ptr<const config::Config> config_;
+
   mutable std::mutex mu_;
-  std::condition_variable wake_;
-  std::condition_variable idle_;  // signalled when a worker finishes a job
-  std::deque<Job> ready_;
-  std::multimap<int64_t, Job> waiting_;  // by next attempt, Unix µs
-  unsigned active_ = 0;                  // jobs being processed by workers
+  std::condition_variable idle_;
+  std::map<std::string, std::unique_ptr<Entry>> entries_;  // by queue id: arrival order
+  std::map<std::string, std::unique_ptr<Hop>> hops_;
+  unsigned pending_ = 0;       // posted handlers not yet run + local jobs + batches in flight
+  unsigned batches_ = 0;       // outbound batches in flight
+  int64_t next_wake_us_ = 0;   // 0: nothing waits
   bool stopping_ = false;
-  uint64_t delivered_ = 0, deferred_ = 0, failed_ = 0;
+  Stats stats_;
+  struct TimerState;
+  std::unique_ptr<TimerState> timer_;
+
+  // Local workers: their own queue and lock, so a Maildir fsync never holds mu_.
+  std::mutex jobs_mu_;
+  std::condition_variable jobs_cv_;
+  std::deque<LocalJob> jobs_;
+  bool jobs_stop_ = false;
+  unsigned local_busy_ = 0;  // loop side: local jobs handed out and not yet back (under mu_)
   std::vector<std::thread> workers_;
+  std::thread loop_thread_;
 };
 
 }  // namespace sluice::queue

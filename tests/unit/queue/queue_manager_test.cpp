@@ -1,19 +1,29 @@
-// Tests for queue/queue_manager.cpp with the real pieces it drives: a spool::Store in a temp
-// dir, MaildirDelivery into a temp Maildir root, a TrackingLog and a LocalDirectory. Covered:
-// delivery to every local recipient and removal from the spool, alias expansion, a recipient
-// without a route staying deferred (and its state surviving a reopen), recovery that never
-// re-delivers a delivered recipient, a Maildir failure deferred with a 4xx then retried, no
-// duplicate for the local members of a partly remote alias, expiry, the tracking events, and
-// the back-off table. Workers are waited for with wait_idle (bounded), never with a sleep.
+// Tests for queue/queue_manager.cpp with the real pieces it drives — a spool::Store in a
+// temp dir, MaildirDelivery into a temp Maildir root, a TrackingLog, a LocalDirectory, an
+// io_context run by the queue — and a fake Transport that answers outbound batches as each
+// test scripts (the real one is tested in tests/unit/delivery against loopback peers).
+// Covered: local delivery, alias expansion and duplicate suppression per mailbox, recovery
+// that never re-delivers, Maildir failures deferred then retried, expiry with a 4.4.7
+// bounce, next-hop queues (domain, smart host, Unreachable) with Status/LastError/
+// RetryCount/NextRetryTime, Retry of a whole next hop after a connection-level failure and
+// its single attempt at NextRetryTime, 4xx defers one recipient, 5xx fails it with a bounce,
+// max_connections, max_messages_per_connection, max_message_rate, NOTIFY (NEVER, SUCCESS),
+// no bounce to the null sender, the one delay notice (kept across a restart), forwarding of
+// remote alias members as a new message, restart with queues rebuilt from the spool, and
+// the snapshot views. Waits are wait_idle (bounded), never sleeps; time is a test clock.
 #include "queue/queue_manager.hpp"
 
 #include <gtest/gtest.h>
 
+#include <asio/io_context.hpp>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <condition_variable>
+#include <functional>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -30,8 +40,7 @@ using spool::RecipientStatus;
 
 constexpr int64_t kStartUs = 1'700'000'000'000'000;
 
-// A Clock the test moves while worker threads read it (ManualClock is not meant to be read
-// and moved from two threads at once).
+// A Clock the test moves while the queue's threads read it.
 class SharedClock final : public Clock {
  public:
   SystemTime now() const override { return SystemTime(std::chrono::microseconds(us_.load())); }
@@ -55,12 +64,142 @@ std::string read_file(const fs::path& p) {
   return ss.str();
 }
 
+// One batch as the queue handed it over.
+struct Call {
+  std::string hop;
+  std::string connector;
+  struct Job {
+    std::string queue_id, mail_from, content;
+    std::vector<std::string> recipients;
+    std::vector<size_t> indexes;
+  };
+  std::vector<Job> jobs;
+  Transport::Done done;
+};
+
+delivery::Outcome reply_outcome(int code, const std::string& enhanced, const std::string& text) {
+  delivery::Outcome o;
+  o.reply = Reply(code, enhanced, text);
+  o.permanent = code >= 500;
+  o.scope = delivery::Scope::recipient;
+  return o;
+}
+
+// Answers every recipient with `outcome_for(address)`, or holds the batch for the test.
+class FakeTransport final : public Transport {
+ public:
+  using Script = std::function<delivery::Outcome(const std::string& hop, const std::string& rcpt)>;
+
+  void deliver(const routing::NextHop& hop, std::vector<delivery::DeliveryJob> jobs, Done done) override {
+    Call c;
+    c.hop = hop.name;
+    c.connector = hop.connector ? hop.connector->name : "";
+    for (const auto& j : jobs) {
+      Call::Job cj{j.envelope->queue_id, j.envelope->mail_from, *j.content, {}, j.recipients};
+      for (size_t i : j.recipients) cj.recipients.push_back(j.envelope->recipients[i].address);
+      c.jobs.push_back(std::move(cj));
+    }
+    std::unique_lock lock(mu_);
+    if (session_failure_) {
+      auto sf = *session_failure_;
+      calls_.push_back(c);
+      cv_.notify_all();
+      lock.unlock();
+      delivery::BatchResult r = result_for(c, [&](const std::string&, const std::string&) { return sf; });
+      r.attempt.session_failure = sf;
+      done(std::move(r));
+      return;
+    }
+    if (!script_) {
+      c.done = std::move(done);
+      held_.push_back(c);
+      calls_.push_back(c);
+      cv_.notify_all();
+      return;
+    }
+    Script script = script_;
+    calls_.push_back(c);
+    cv_.notify_all();
+    lock.unlock();
+    done(result_for(c, script));
+  }
+
+  static delivery::BatchResult result_for(const Call& c, const Script& script) {
+    delivery::BatchResult r;
+    r.attempt.remote_host = "mx1." + c.hop;
+    r.attempt.remote_ip = "127.0.0.2";
+    r.attempt.port = 25;
+    r.attempt.tls = "TLSv1.3 TLS_AES_256_GCM_SHA384";
+    r.attempt.latency = 12ms;
+    for (const auto& j : c.jobs) {
+      std::vector<delivery::RecipientOutcome> out;
+      for (size_t k = 0; k < j.indexes.size(); ++k)
+        out.push_back(delivery::RecipientOutcome{j.indexes[k], script(c.hop, j.recipients[k])});
+      r.per_job.push_back(std::move(out));
+    }
+    return r;
+  }
+
+  void accept_all() {
+    set_script([](const std::string&, const std::string&) { return reply_outcome(250, "2.0.0", "Ok: queued"); });
+  }
+  void set_script(Script s) {
+    std::lock_guard lock(mu_);
+    script_ = std::move(s);
+    session_failure_.reset();
+  }
+  void hold() {
+    std::lock_guard lock(mu_);
+    script_ = nullptr;
+    session_failure_.reset();
+  }
+  void fail_sessions(delivery::Outcome o) {
+    std::lock_guard lock(mu_);
+    session_failure_ = std::move(o);
+  }
+  std::vector<Call> calls() {
+    std::lock_guard lock(mu_);
+    return calls_;
+  }
+  // Bounded: true once `n` batches have been handed over.
+  bool wait_calls(size_t n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 10s, [&] { return calls_.size() >= n; });
+  }
+  size_t held() {
+    std::lock_guard lock(mu_);
+    return held_.size();
+  }
+  // Completes the oldest held batch with `script`.
+  void release_one(const Script& script) {
+    Call c;
+    {
+      std::lock_guard lock(mu_);
+      ASSERT_FALSE(held_.empty());
+      c = std::move(held_.front());
+      held_.erase(held_.begin());
+    }
+    c.done(result_for(c, script));
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  Script script_;
+  std::optional<delivery::Outcome> session_failure_;
+  std::vector<Call> calls_;
+  std::vector<Call> held_;
+};
+
+delivery::Outcome ok250(const std::string&, const std::string&) { return reply_outcome(250, "2.0.0", "Ok: queued"); }
+
 class QueueManagerTest : public ::testing::Test {
  protected:
   QueueManagerTest()
       : directory_({"example.test"}, {"alice@example.test", "bob@example.test"},
                    aliases("team: alice, bob\nmixed: alice, carol@remote.example\n")),
-        ids_(id_clock_, 1) {
+        ids_(id_clock_, 1),
+        queue_ids_(id_clock_, 2) {
     std::string tmpl = testing::TempDir() + "sluice-queue-XXXXXX";
     EXPECT_NE(mkdtemp(tmpl.data()), nullptr);
     root_ = tmpl;
@@ -68,6 +207,7 @@ class QueueManagerTest : public ::testing::Test {
     open_store();
     maildir_ = std::make_unique<delivery::MaildirDelivery>(maildir_root(), "mx.example.test");
     tracking_ = std::make_unique<log::TrackingLog>(root_ / "tracking", "mx.example.test", clock_);
+    config_.server.hostname = "mx.example.test";
   }
   ~QueueManagerTest() override {
     queue_.reset();
@@ -83,21 +223,45 @@ class QueueManagerTest : public ::testing::Test {
     ASSERT_TRUE(s.has_value()) << s.error().message();
     store_ = std::move(*s);
   }
-  void start_queue(unsigned workers = 2) {
-    queue_ = std::make_unique<QueueManager>(
-        QueueServices{*store_, directory_, *maildir_, *tracking_, clock_}, workers);
+  // An MX-routed connector for every domain.
+  config::SendConnector& add_internet_connector() {
+    config::SendConnector c;
+    c.name = "internet";
+    c.address_spaces = {"*"};
+    config_.send_connectors.push_back(c);
+    return config_.send_connectors.back();
   }
-  // Bounded: a hang fails the test instead of blocking the suite.
+  void start_queue(unsigned workers = 2) {
+    loop_ = std::make_unique<asio::io_context>();
+    QueueOptions options;
+    options.local_workers = workers;
+    options.shutdown_grace = 2s;
+    queue_ = std::make_unique<QueueManager>(
+        QueueServices{*store_, directory_, *maildir_, *tracking_, clock_, *loop_, transport_, queue_ids_},
+        std::make_shared<const config::Config>(config_), options);
+  }
+  void restart_queue() {
+    queue_.reset();
+    store_.reset();
+    open_store();
+    start_queue();
+    queue_->recover(spool_contents());
+    wait_idle();
+  }
   void wait_idle() {
     ASSERT_TRUE(queue_->wait_idle(std::chrono::steady_clock::now() + 10s)) << "queue did not settle";
   }
+  void advance(std::chrono::microseconds d) {
+    clock_.advance(d);
+    queue_->wake();
+    wait_idle();
+  }
 
-  // A message as a session hands it over, already written to the spool (as the daemon's
-  // sink does before enqueue).
-  smtp::Message spooled_message(std::vector<std::string> recipients, std::string body = "Hello.\r\n") {
+  smtp::Message spooled_message(std::vector<std::string> recipients, std::string body = "Hello.\r\n",
+                                std::string sender = "sender@remote.example") {
     smtp::Message m;
     m.envelope.queue_id = ids_.next();
-    m.envelope.mail_from = "sender@remote.example";
+    m.envelope.mail_from = std::move(sender);
     for (auto& r : recipients) m.envelope.recipients.push_back(smtp::Recipient{std::move(r), {}, ""});
     m.envelope.connector = "Default";
     m.envelope.client_ip = "192.0.2.1";
@@ -105,16 +269,26 @@ class QueueManagerTest : public ::testing::Test {
     m.envelope.message_id = "<" + m.envelope.queue_id + "@remote.example>";
     m.envelope.received_at_us = clock_.now_us();
     m.content = "From: sender@remote.example\r\nSubject: test\r\n\r\n" + body;
+    write(m);
+    return m;
+  }
+  void write(smtp::Message& m) {
     smtp::Message* batch[] = {&m};
     auto w = store_->write_messages(batch);
     EXPECT_TRUE(w.has_value()) << w.error().message();
-    return m;
   }
 
   std::vector<spool::SpooledMessage> spool_contents() {
     auto all = store_->load_all();
     EXPECT_TRUE(all.has_value()) << all.error().message();
     return all ? std::move(*all) : std::vector<spool::SpooledMessage>{};
+  }
+  // The spooled messages from the null sender: the notices.
+  std::vector<spool::SpooledMessage> spooled_dsns() {
+    std::vector<spool::SpooledMessage> out;
+    for (auto& m : spool_contents())
+      if (m.envelope.mail_from.empty()) out.push_back(std::move(m));
+    return out;
   }
 
   std::vector<fs::path> mailbox(std::string_view local) const {
@@ -125,7 +299,6 @@ class QueueManagerTest : public ::testing::Test {
     return out;
   }
 
-  // Every tracking record written so far.
   std::vector<nlohmann::json> tracking_records() {
     tracking_->flush();
     std::vector<nlohmann::json> out;
@@ -142,15 +315,24 @@ class QueueManagerTest : public ::testing::Test {
       if (r["event-id"] == event && r["recipient-address"] == recipient) out.push_back(r);
     return out;
   }
+  std::optional<QueueInfo> queue_named(std::string_view name) {
+    for (auto& q : queue_->queues())
+      if (q.identity == name) return q;
+    return std::nullopt;
+  }
 
   fs::path root_;
   SharedClock clock_;
   ManualClock id_clock_{SystemTime(std::chrono::seconds(1'700'000'000))};
   routing::LocalDirectory directory_;
   QueueIdGenerator ids_;
+  QueueIdGenerator queue_ids_;
+  config::Config config_;
+  FakeTransport transport_;
   std::unique_ptr<spool::Store> store_;
   std::unique_ptr<delivery::MaildirDelivery> maildir_;
   std::unique_ptr<log::TrackingLog> tracking_;
+  std::unique_ptr<asio::io_context> loop_;
   std::unique_ptr<QueueManager> queue_;  // last: stopped first
 };
 
@@ -232,6 +414,13 @@ TEST_F(QueueManagerTest, RecipientWithoutARouteStaysDeferredInTheSpool) {
   auto defer = tracking("DEFER", "carol@remote.example");
   ASSERT_EQ(defer.size(), 1u);
   EXPECT_NE(defer[0]["recipient-status"].get<std::string>().find("No route to remote.example"), std::string::npos);
+  auto unreachable = queue_named("Unreachable");
+  ASSERT_TRUE(unreachable.has_value());
+  EXPECT_EQ(unreachable->delivery_type, DeliveryType::unreachable);
+  EXPECT_EQ(unreachable->status, QueueStatus::retry);
+  EXPECT_EQ(unreachable->message_count, 1u);
+  EXPECT_EQ(unreachable->last_error, defer[0]["recipient-status"].get<std::string>());
+  EXPECT_TRUE(transport_.calls().empty());
 
   // The state was written to the spool: it is there after a restart.
   queue_.reset();
@@ -247,7 +436,7 @@ TEST_F(QueueManagerTest, RecipientWithoutARouteStaysDeferredInTheSpool) {
   EXPECT_EQ(carol.attempts, 1u);
   EXPECT_EQ(carol.last_reply.rfind("451 4.4.0", 0), 0u) << carol.last_reply;
   EXPECT_NE(carol.last_reply.find("No route to remote.example"), std::string::npos) << carol.last_reply;
-  EXPECT_EQ(carol.next_attempt_us, kStartUs + std::chrono::microseconds(QueueManager::retry_delay(1)).count());
+  EXPECT_EQ(carol.next_attempt_us, kStartUs + std::chrono::microseconds(config_.queue.retry_interval(1)).count());
   EXPECT_EQ(carol.updated_us, kStartUs);
 }
 
@@ -372,7 +561,7 @@ TEST_F(QueueManagerTest, MaildirFailureDefersWith4xxKeepsTheMessageAndRetries) {
 
   // The admin fixes the mailbox; at the retry time the message goes out.
   fs::remove(obstacle);
-  clock_.advance(QueueManager::retry_delay(1) - 1s);
+  clock_.advance(config_.queue.retry_interval(1) - 1s);
   queue_->wake();
   wait_idle();
   EXPECT_TRUE(mailbox("alice").empty());  // not due yet
@@ -384,23 +573,24 @@ TEST_F(QueueManagerTest, MaildirFailureDefersWith4xxKeepsTheMessageAndRetries) {
   EXPECT_EQ(tracking("DELIVER", "alice@example.test").size(), 1u);
 }
 
-TEST_F(QueueManagerTest, RetryOfAPartlyRemoteAliasDoesNotDeliverTheLocalMemberAgain) {
+TEST_F(QueueManagerTest, RemoteAliasMembersAreForwardedAsANewMessage) {
+  add_internet_connector();
+  transport_.accept_all();
   start_queue();
-  queue_->enqueue(spooled_message({"mixed@example.test"}));
+  smtp::Message m = spooled_message({"mixed@example.test"});
+  queue_->enqueue(std::move(m));
   wait_idle();
   EXPECT_EQ(mailbox("alice").size(), 1u);
-  for (uint32_t attempt = 1; attempt <= 3; ++attempt) {
-    clock_.advance(QueueManager::retry_delay(attempt));
-    queue_->wake();
-    wait_idle();
-  }
-  EXPECT_EQ(mailbox("alice").size(), 1u);
-  auto all = spool_contents();
-  ASSERT_EQ(all.size(), 1u);
-  EXPECT_EQ(all[0].recipients[0].status, RecipientStatus::deferred);
-  EXPECT_EQ(all[0].recipients[0].attempts, 4u);
-  EXPECT_EQ(tracking("DEFER", "mixed@example.test").size(), 4u);
-  EXPECT_EQ(tracking("DELIVER", "alice@example.test").size(), 1u);
+  auto calls = transport_.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].hop, "remote.example");
+  ASSERT_EQ(calls[0].jobs.size(), 1u);
+  EXPECT_EQ(calls[0].jobs[0].recipients, std::vector<std::string>{"carol@remote.example"});
+  EXPECT_EQ(calls[0].jobs[0].mail_from, "sender@remote.example");
+  EXPECT_NE(calls[0].jobs[0].content.find("Hello."), std::string::npos);
+  EXPECT_TRUE(spool_contents().empty());
+  EXPECT_EQ(tracking("REDIRECT", "carol@remote.example").size(), 1u);
+  EXPECT_EQ(tracking("SEND", "carol@remote.example").size(), 1u);
 }
 
 TEST_F(QueueManagerTest, UnknownUserAtDeliveryTimeFailsAndIsRemoved) {
@@ -408,11 +598,21 @@ TEST_F(QueueManagerTest, UnknownUserAtDeliveryTimeFailsAndIsRemoved) {
   start_queue();
   queue_->enqueue(spooled_message({"zed@example.test"}));
   wait_idle();
-  EXPECT_TRUE(spool_contents().empty());
   EXPECT_EQ(queue_->stats().failed, 1u);
   auto failed = tracking("FAIL", "zed@example.test");
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_EQ(failed[0]["recipient-status"].get<std::string>().rfind("550 5.1.1", 0), 0u);
+  // The original is gone; what is left is the bounce to the sender (no send connector:
+  // it waits in Unreachable).
+  auto all = spool_contents();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].envelope.mail_from, "");
+  ASSERT_EQ(all[0].envelope.recipients.size(), 1u);
+  EXPECT_EQ(all[0].envelope.recipients[0].address, "sender@remote.example");
+  auto content = store_->read_content(all[0].envelope.queue_id);
+  ASSERT_TRUE(content.has_value());
+  EXPECT_NE(content->find("Diagnostic-Code: smtp; 550 5.1.1"), std::string::npos) << *content;
+  EXPECT_EQ(tracking("DSN", "zed@example.test").size(), 1u);
 }
 
 TEST_F(QueueManagerTest, ExpiredMessageFailsItsWaitingRecipients) {
@@ -422,19 +622,26 @@ TEST_F(QueueManagerTest, ExpiredMessageFailsItsWaitingRecipients) {
   states[0].status = RecipientStatus::deferred;
   states[0].attempts = 30;
   ASSERT_TRUE(store_->update_recipients(m.envelope.queue_id, states).has_value());
-  clock_.advance(QueueManager::kMaxQueueLifetime + 1s);
+  clock_.advance(config_.queue.expire_after + 1s);
   queue_->recover(spool_contents());
   wait_idle();
-  EXPECT_TRUE(spool_contents().empty());
   EXPECT_EQ(queue_->stats().failed, 1u);
   auto failed = tracking("FAIL", "carol@remote.example");
   ASSERT_EQ(failed.size(), 1u);
-  EXPECT_EQ(failed[0]["recipient-status"].get<std::string>().rfind("554 5.4.7", 0), 0u);
+  EXPECT_EQ(failed[0]["recipient-status"].get<std::string>().rfind("550 4.4.7 Message expired", 0), 0u);
+  EXPECT_EQ(tracking("EXPIRE", "carol@remote.example").size(), 1u);
+  auto dsns = spooled_dsns();
+  ASSERT_EQ(dsns.size(), 1u);
+  EXPECT_EQ(spool_contents().size(), 1u);  // the original is gone
+  auto content = store_->read_content(dsns[0].envelope.queue_id);
+  ASSERT_TRUE(content.has_value());
+  EXPECT_NE(content->find("Status: 4.4.7"), std::string::npos) << *content;
+  EXPECT_NE(content->find("Action: failed"), std::string::npos);
 }
 
 TEST_F(QueueManagerTest, MessageWithoutAReceiveTimeDoesNotExpire) {
   start_queue();
-  clock_.advance(QueueManager::kMaxQueueLifetime + 1s);
+  clock_.advance(config_.queue.expire_after + 1s);
   smtp::Message m = spooled_message({"carol@remote.example"});
   m.envelope.received_at_us = 0;
   queue_->enqueue(std::move(m));
@@ -454,14 +661,353 @@ TEST_F(QueueManagerTest, StopLeavesUnattemptedMessagesInTheSpool) {
   EXPECT_EQ(spool_contents().size(), 1u);
 }
 
-TEST(QueueManagerRetryTest, BackOffTable) {
-  EXPECT_EQ(QueueManager::retry_delay(0), 1min);
-  EXPECT_EQ(QueueManager::retry_delay(1), 1min);
-  EXPECT_EQ(QueueManager::retry_delay(2), 5min);
-  EXPECT_EQ(QueueManager::retry_delay(3), 15min);
-  EXPECT_EQ(QueueManager::retry_delay(4), 30min);
-  EXPECT_EQ(QueueManager::retry_delay(5), 1h);
-  EXPECT_EQ(QueueManager::retry_delay(1000), 1h);
+
+// --- outbound -------------------------------------------------------------------------------
+
+TEST_F(QueueManagerTest, RemoteRecipientGoesThroughItsDomainsQueueAndIsTracked) {
+  add_internet_connector();
+  transport_.set_script(ok250);
+  start_queue();
+  smtp::Message m = spooled_message({"alice@example.test", "dave@far.example", "erin@far.example"}, "Mixed.\r\n");
+  const std::string id = m.envelope.queue_id;
+  queue_->enqueue(std::move(m));
+  wait_idle();
+
+  EXPECT_EQ(mailbox("alice").size(), 1u);
+  auto calls = transport_.calls();
+  ASSERT_EQ(calls.size(), 1u);  // both remote recipients in one transaction
+  EXPECT_EQ(calls[0].hop, "far.example");
+  EXPECT_EQ(calls[0].connector, "internet");
+  ASSERT_EQ(calls[0].jobs.size(), 1u);
+  EXPECT_EQ(calls[0].jobs[0].queue_id, id);
+  EXPECT_EQ(calls[0].jobs[0].indexes, (std::vector<size_t>{1, 2}));
+  EXPECT_NE(calls[0].jobs[0].content.find("Mixed."), std::string::npos);
+  EXPECT_TRUE(spool_contents().empty());
+
+  auto sent = tracking("SEND", "dave@far.example");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0]["recipient-status"], "250 2.0.0 Ok: queued");
+  EXPECT_EQ(sent[0]["connector-id"], "internet");
+  EXPECT_EQ(sent[0]["server-ip"], "127.0.0.2");
+  const std::string ctx = sent[0]["source-context"];
+  EXPECT_NE(ctx.find("mx1.far.example[127.0.0.2]:25"), std::string::npos) << ctx;
+  EXPECT_NE(ctx.find("TLSv1.3"), std::string::npos) << ctx;
+  EXPECT_NE(ctx.find("attempt 1"), std::string::npos) << ctx;
+  EXPECT_NE(ctx.find("12 ms"), std::string::npos) << ctx;
+  auto q = queue_named("far.example");
+  ASSERT_TRUE(q.has_value());
+  EXPECT_EQ(q->delivery_type, DeliveryType::dns_connector_delivery);
+  EXPECT_EQ(q->status, QueueStatus::ready);
+  EXPECT_EQ(q->message_count, 0u);
+}
+
+TEST_F(QueueManagerTest, A4xxDefersOneRecipientA5xxFailsAnotherWithABounce) {
+  add_internet_connector();
+  transport_.set_script([](const std::string&, const std::string& rcpt) {
+    if (rcpt == "busy@far.example") return reply_outcome(450, "4.2.1", "Mailbox busy, try later");
+    if (rcpt == "nobody@far.example") return reply_outcome(550, "5.1.1", "<nobody@far.example>: User unknown");
+    return reply_outcome(250, "2.0.0", "Ok");
+  });
+  start_queue();
+  smtp::Message m = spooled_message({"busy@far.example", "nobody@far.example", "ok@far.example"});
+  const std::string id = m.envelope.queue_id;
+  queue_->enqueue(std::move(m));
+  wait_idle();
+
+  auto all = spool_contents();
+  ASSERT_EQ(all.size(), 1u);  // the original (busy waits); the bounce has gone out already
+  const spool::SpooledMessage& orig = all[0];
+  ASSERT_EQ(orig.envelope.queue_id, id);
+  EXPECT_EQ(orig.recipients[0].status, RecipientStatus::deferred);
+  EXPECT_EQ(orig.recipients[0].last_reply, "450 4.2.1 Mailbox busy, try later");
+  EXPECT_EQ(orig.recipients[0].next_attempt_us, kStartUs + 60'000'000);
+  EXPECT_EQ(orig.recipients[0].remote_mta, "mx1.far.example");
+  EXPECT_EQ(orig.recipients[1].status, RecipientStatus::failed);
+  EXPECT_FALSE(orig.recipients[1].dsn_pending);  // the bounce is written
+  EXPECT_EQ(orig.recipients[2].status, RecipientStatus::delivered);
+  // The hop itself is fine: a recipient's 4xx does not put the queue in Retry.
+  EXPECT_EQ(queue_named("far.example")->status, QueueStatus::ready);
+
+  // The bounce went out through the sender's domain queue, from <> to the sender.
+  std::vector<Call::Job> bounces;
+  for (const auto& c : transport_.calls())
+    for (const auto& j : c.jobs)
+      if (j.mail_from.empty()) {
+        EXPECT_EQ(c.hop, "remote.example");
+        bounces.push_back(j);
+      }
+  ASSERT_EQ(bounces.size(), 1u);
+  EXPECT_EQ(bounces[0].recipients, std::vector<std::string>{"sender@remote.example"});
+  const std::string& content = bounces[0].content;
+  EXPECT_NE(content.find("Final-Recipient: rfc822; nobody@far.example"), std::string::npos) << content;
+  EXPECT_NE(content.find("Diagnostic-Code: smtp; 550 5.1.1 <nobody@far.example>: User unknown"), std::string::npos);
+  EXPECT_NE(content.find("Remote-MTA: dns; mx1.far.example"), std::string::npos);
+  EXPECT_EQ(content.find("busy@far.example"), std::string::npos) << "only the failed recipient";
+  EXPECT_EQ(tracking("DEFER", "busy@far.example").size(), 1u);
+  EXPECT_EQ(tracking("FAIL", "nobody@far.example").size(), 1u);
+  EXPECT_EQ(tracking("DSN", "nobody@far.example").size(), 1u);
+
+  // The deferred one at its retry time.
+  advance(60s);
+  all = spool_contents();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].recipients[0].attempts, 2u);
+  EXPECT_EQ(all[0].recipients[0].next_attempt_us, kStartUs + 60'000'000 + 300'000'000);
+  EXPECT_EQ(tracking("DEFER", "busy@far.example").size(), 2u);
+  EXPECT_EQ(tracking("DSN", "nobody@far.example").size(), 1u);  // no second bounce
+}
+
+TEST_F(QueueManagerTest, AConnectionFailurePutsTheWholeNextHopInRetry) {
+  add_internet_connector();
+  delivery::Outcome refused{false, delivery::Scope::connection,
+                            Reply(451, "4.4.1", "connect to mx1.far.example[127.0.0.2]:25: Connection refused"),
+                            "the server refused the connection"};
+  transport_.fail_sessions(refused);
+  start_queue();
+  queue_->enqueue(spooled_message({"dave@far.example"}));
+  wait_idle();
+
+  auto q = queue_named("far.example");
+  ASSERT_TRUE(q.has_value());
+  EXPECT_EQ(q->status, QueueStatus::retry);
+  EXPECT_EQ(q->last_error, "451 4.4.1 connect to mx1.far.example[127.0.0.2]:25: Connection refused");
+  EXPECT_EQ(q->retry_count, 1u);
+  ASSERT_TRUE(q->next_retry_time.has_value());
+  EXPECT_EQ(*q->next_retry_time, SystemTime(std::chrono::microseconds(kStartUs)) + 60s);
+  EXPECT_EQ(q->message_count, 1u);
+  EXPECT_EQ(transport_.calls().size(), 1u);
+
+  // More mail for the hop waits for NextRetryTime instead of hammering a dead server.
+  queue_->enqueue(spooled_message({"erin@far.example"}));
+  queue_->enqueue(spooled_message({"fay@far.example"}));
+  wait_idle();
+  EXPECT_EQ(transport_.calls().size(), 1u);
+  EXPECT_EQ(queue_named("far.example")->message_count, 3u);
+
+  // Still refused at the first retry: one connection, and the next interval (5m).
+  advance(60s);
+  EXPECT_EQ(transport_.calls().size(), 2u);
+  q = queue_named("far.example");
+  EXPECT_EQ(q->retry_count, 2u);
+  EXPECT_EQ(*q->next_retry_time, SystemTime(std::chrono::microseconds(kStartUs)) + 60s + 5min);
+
+  // The server is back: one connection at NextRetryTime carries the queue and it is Ready.
+  transport_.set_script(ok250);
+  advance(5min);
+  auto calls = transport_.calls();
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[2].jobs.size(), 3u);
+  q = queue_named("far.example");
+  EXPECT_EQ(q->status, QueueStatus::ready);
+  EXPECT_EQ(q->retry_count, 0u);
+  EXPECT_FALSE(q->next_retry_time.has_value());
+  EXPECT_TRUE(spool_contents().empty());
+  EXPECT_EQ(tracking("DEFER", "dave@far.example").size(), 2u);
+  EXPECT_EQ(tracking("SEND", "dave@far.example").size(), 1u);
+}
+
+TEST_F(QueueManagerTest, APermanentNextHopFailureBouncesEveryRecipient) {
+  add_internet_connector();
+  transport_.fail_sessions(delivery::Outcome{true, delivery::Scope::queue,
+                                             Reply(550, "5.1.2", "Host or domain name not found: NXDOMAIN for nowhere.example"),
+                                             "the domain does not exist"});
+  start_queue();
+  queue_->enqueue(spooled_message({"a@nowhere.example", "b@nowhere.example"}));
+  wait_idle();
+  EXPECT_EQ(tracking("FAIL", "a@nowhere.example").size(), 1u);
+  EXPECT_EQ(tracking("FAIL", "b@nowhere.example").size(), 1u);
+  // One notice for both. (It fails too here — the fake fails every hop — and, sent from
+  // <>, goes no further: a third FAIL, no second notice, nothing left in the spool.)
+  EXPECT_EQ(queue_->stats().dsns, 1u);
+  EXPECT_EQ(queue_->stats().failed, 3u);
+  EXPECT_EQ(tracking("FAIL", "sender@remote.example").size(), 1u);
+  EXPECT_TRUE(spool_contents().empty());
+  std::optional<std::string> content;
+  for (const auto& c : transport_.calls())
+    for (const auto& j : c.jobs)
+      if (j.mail_from.empty()) content = j.content;
+  ASSERT_TRUE(content.has_value());
+  EXPECT_NE(content->find("Final-Recipient: rfc822; a@nowhere.example"), std::string::npos);
+  EXPECT_NE(content->find("Final-Recipient: rfc822; b@nowhere.example"), std::string::npos);
+  EXPECT_NE(content->find("Status: 5.1.2"), std::string::npos);
+  EXPECT_NE(queue_named("nowhere.example")->status, QueueStatus::retry);
+}
+
+TEST_F(QueueManagerTest, NoBounceForNotifyNeverOrTheNullSender) {
+  add_internet_connector();
+  transport_.set_script([](const std::string&, const std::string&) { return reply_outcome(550, "5.7.1", "Rejected"); });
+  start_queue();
+  smtp::Message never = spooled_message({"x@far.example"});
+  never.envelope.recipients[0].notify = smtp::DsnNotify{true, true, false, false, false};
+  std::vector<spool::RecipientState> st(1);
+  // The spool holds what the session wrote; rewrite it with NOTIFY=NEVER.
+  ASSERT_TRUE(store_->remove(never.envelope.queue_id).has_value());
+  write(never);
+  queue_->enqueue(std::move(never));
+  queue_->enqueue(spooled_message({"y@far.example"}, "Bounce.\r\n", ""));
+  wait_idle();
+  EXPECT_EQ(queue_->stats().failed, 2u);
+  EXPECT_TRUE(spool_contents().empty());
+  EXPECT_EQ(queue_->stats().dsns, 0u);
+}
+
+TEST_F(QueueManagerTest, NotifySuccessGetsARelayedReport) {
+  add_internet_connector();
+  transport_.set_script(ok250);
+  start_queue();
+  smtp::Message m = spooled_message({"x@far.example"});
+  m.envelope.recipients[0].notify = smtp::DsnNotify{true, false, true, false, false};
+  ASSERT_TRUE(store_->remove(m.envelope.queue_id).has_value());
+  write(m);
+  queue_->enqueue(std::move(m));
+  wait_idle();
+  EXPECT_EQ(queue_->stats().dsns, 1u);
+  // The report went out (to remote.example) and nothing is left.
+  bool report_sent = false;
+  for (const auto& c : transport_.calls())
+    for (const auto& j : c.jobs)
+      report_sent = report_sent || (j.mail_from.empty() && j.content.find("Action: relayed") != std::string::npos);
+  EXPECT_TRUE(report_sent);
+  EXPECT_TRUE(spool_contents().empty());
+}
+
+TEST_F(QueueManagerTest, MaxConnectionsPerNextHopIsRespected) {
+  config::SendConnector& c = add_internet_connector();
+  c.max_connections = 2;
+  c.max_messages_per_connection = 1;
+  transport_.hold();
+  start_queue();
+  for (int i = 0; i < 5; ++i) queue_->enqueue(spooled_message({"u" + std::to_string(i) + "@far.example"}));
+  ASSERT_TRUE(transport_.wait_calls(2));
+  // Not idle (two batches are held), and no third one however long the queue is asked.
+  EXPECT_FALSE(queue_->wait_idle(std::chrono::steady_clock::now() + 100ms));
+  EXPECT_EQ(transport_.held(), 2u);
+  EXPECT_EQ(queue_named("far.example")->active_connections, 2u);
+  transport_.release_one(ok250);
+  ASSERT_TRUE(transport_.wait_calls(3));
+  EXPECT_FALSE(queue_->wait_idle(std::chrono::steady_clock::now() + 100ms));
+  EXPECT_EQ(transport_.calls().size(), 3u);
+  EXPECT_EQ(transport_.held(), 2u);
+  transport_.set_script(ok250);
+  while (transport_.held() > 0) transport_.release_one(ok250);
+  wait_idle();
+  EXPECT_EQ(transport_.calls().size(), 5u);
+  EXPECT_TRUE(spool_contents().empty());
+}
+
+TEST_F(QueueManagerTest, MessagesPerConnectionSplitTheQueueIntoBatches) {
+  config::SendConnector& c = add_internet_connector();
+  c.max_messages_per_connection = 2;
+  transport_.hold();
+  start_queue();
+  queue_->stop();  // nothing starts until all five are in
+  queue_.reset();
+  for (int i = 0; i < 5; ++i) spooled_message({"u" + std::to_string(i) + "@far.example"});
+  transport_.set_script(ok250);
+  start_queue();
+  queue_->recover(spool_contents());
+  wait_idle();
+  auto calls = transport_.calls();
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[0].jobs.size(), 2u);
+  EXPECT_EQ(calls[1].jobs.size(), 2u);
+  EXPECT_EQ(calls[2].jobs.size(), 1u);
+  EXPECT_TRUE(spool_contents().empty());
+}
+
+TEST_F(QueueManagerTest, MessageRateIsHonouredPerNextHop) {
+  config::SendConnector& c = add_internet_connector();
+  c.max_messages_per_connection = 1;
+  c.max_message_rate = config::MessageRate{2, std::chrono::seconds(60)};
+  for (int i = 0; i < 5; ++i) spooled_message({"u" + std::to_string(i) + "@far.example"});
+  transport_.set_script(ok250);
+  start_queue();
+  queue_->recover(spool_contents());
+  wait_idle();
+  EXPECT_EQ(transport_.calls().size(), 2u);
+  advance(59s);
+  EXPECT_EQ(transport_.calls().size(), 2u);
+  advance(1s);
+  EXPECT_EQ(transport_.calls().size(), 4u);
+  advance(60s);
+  EXPECT_EQ(transport_.calls().size(), 5u);
+  EXPECT_TRUE(spool_contents().empty());
+}
+
+TEST_F(QueueManagerTest, SmartHostConnectorGivesOneQueueForAllItsDomains) {
+  config::SendConnector c;
+  c.name = "partner";
+  c.address_spaces = {"partner.test", "*.partner.test"};
+  c.smart_hosts = {config::HostPort{"127.0.0.1", 2600, true}};
+  config_.send_connectors.push_back(c);
+  transport_.set_script(ok250);
+  start_queue();
+  queue_->enqueue(spooled_message({"a@partner.test", "b@eu.partner.test"}));
+  wait_idle();
+  auto calls = transport_.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].hop, "smarthost:partner");
+  EXPECT_EQ(calls[0].jobs[0].recipients.size(), 2u);
+  EXPECT_EQ(queue_named("smarthost:partner")->delivery_type, DeliveryType::smart_host_connector_delivery);
+}
+
+TEST_F(QueueManagerTest, OneDelayNoticeAfterDelayNoticeAfterKeptAcrossARestart) {
+  add_internet_connector();
+  config_.queue.delay_notice_after = std::chrono::hours(4);
+  transport_.set_script([](const std::string& hop, const std::string&) {
+    if (hop == "far.example") return reply_outcome(451, "4.7.1", "Greylisted, try again");
+    return reply_outcome(250, "2.0.0", "Ok");
+  });
+  start_queue();
+  queue_->enqueue(spooled_message({"dave@far.example"}));
+  wait_idle();
+  EXPECT_EQ(queue_->stats().dsns, 0u);
+  // Retries up to and past 4 hours (1m, 5m, 10m, 30m, 1h, 2h, ...).
+  for (auto step : {1min, 5min, 10min, 30min, 60min, 120min}) advance(step);
+  EXPECT_EQ(queue_->stats().dsns, 0u);  // 3h46m
+  advance(14min);                       // 4h: the notice, without waiting for an attempt
+  EXPECT_EQ(queue_->stats().dsns, 1u);
+  auto notices = tracking("DSN", "dave@far.example");
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_EQ(notices[0]["recipient-status"].get<std::string>().rfind("delayed 451 4.7.1", 0), 0u);
+  auto all = spool_contents();
+  ASSERT_EQ(all.size(), 1u);  // the notice went out; the original waits
+  EXPECT_TRUE(all[0].recipients[0].delay_notified);
+
+  restart_queue();
+  advance(4h);
+  EXPECT_EQ(tracking("DSN", "dave@far.example").size(), 1u);  // still only one
+}
+
+TEST_F(QueueManagerTest, RestartRebuildsNextHopQueuesFromTheSpool) {
+  add_internet_connector();
+  transport_.set_script([](const std::string&, const std::string& rcpt) {
+    if (rcpt == "dave@far.example") return reply_outcome(421, "4.3.2", "Service shutting down");
+    return reply_outcome(250, "2.0.0", "Ok");
+  });
+  start_queue();
+  queue_->enqueue(spooled_message({"alice@example.test", "dave@far.example", "erin@near.example"}));
+  wait_idle();
+
+  restart_queue();
+  auto q = queue_named("far.example");
+  ASSERT_TRUE(q.has_value());
+  EXPECT_EQ(q->message_count, 1u);
+  auto msgs = queue_->messages(MessageFilter{"far.example", ""});
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_EQ(msgs[0].last_error, "421 4.3.2 Service shutting down");
+  EXPECT_EQ(msgs[0].recipients[0].state.status, RecipientStatus::delivered);
+  EXPECT_EQ(msgs[0].recipients[1].queue, "far.example");
+  EXPECT_EQ(msgs[0].recipients[2].state.status, RecipientStatus::delivered);
+  ASSERT_TRUE(msgs[0].expiration_time.has_value());
+  EXPECT_TRUE(queue_->messages(MessageFilter{"near.example", ""}).size() == 1u);  // erin done, still listed by hop
+
+  transport_.set_script(ok250);
+  advance(60s);
+  EXPECT_TRUE(spool_contents().empty());
+  EXPECT_EQ(mailbox("alice").size(), 1u);  // never twice
+  EXPECT_EQ(tracking("SEND", "dave@far.example").size(), 1u);
+  EXPECT_EQ(tracking("SEND", "erin@near.example").size(), 1u);
 }
 
 }  // namespace
