@@ -52,6 +52,9 @@ struct User {
   UserOrigin origin = UserOrigin::users_file;
 };
 
+// Immutable once loaded as far as the daemon is concerned: its const members may be called
+// from every event loop and the blocking pool at once; a reload builds a new store (shared as
+// shared_ptr<const UserStore>, STYLE.md "Ownership"). The editing members are for the CLI.
 class UserStore {
  public:
   UserStore();  // empty, with a fresh secret for decoy SCRAM salts

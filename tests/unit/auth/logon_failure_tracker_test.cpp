@@ -77,8 +77,7 @@ TEST(LogonFailureTracker, MemoryIsBoundedAndBlockedClientsOutliveStaleOnes) {
     clock.advance(seconds(1));
     ASSERT_LE(tracker.size(), 4u);
   }
-  // The blocked client had the oldest failure and was evicted only under pressure; what
-  // matters is the bound. Entries whose time has passed are swept first:
+  // Once every entry's window and tarpit have passed, a sweep clears them all at once.
   clock.advance(minutes(10));
   tracker.failure("10.0.1.1", clock.now());
   EXPECT_EQ(tracker.size(), 1u);
