@@ -64,10 +64,9 @@ std::variant<Loaded, int> load_store(const Request& request, CliContext& context
       context.err << "sluice user: the configuration has errors; or give --users-file FILE\n";
       return kExitConfig;
     }
-    const auto& server = config.config->server;
-    // Like the data directory itself, a relative path is relative to the working directory.
-    path = server.users_file_explicit ? server.users_file
-                                      : (std::filesystem::path(server.data_dir) / "users").string();
+    // The loader fills "<data_dir>/users" when the key is left out. Like the data directory
+    // itself, a relative path is relative to the working directory.
+    path = config.config->server.users_file;
     for (const auto& u : config.config->users) config_users.push_back({u.address, u.password_hash});
   }
   auto store = auth::UserStore::load(path, config_users);
