@@ -11,13 +11,17 @@
 #include <cstdio>
 #include <exception>
 #include <list>
+#include <map>
 #include <optional>
 #include <thread>
 
+#include "base/assert.hpp"
 #include "base/queue_id.hpp"
 #include "log/log_format.hpp"
 #include "net/connection_limits.hpp"
 #include "net/protocol_observer.hpp"
+#include "net/session_stream.hpp"
+#include "net/tls_context.hpp"
 #include "smtp/server_session.hpp"
 
 namespace sluice::net {
@@ -33,6 +37,14 @@ using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>
 // Bytes read per receive. Small on purpose: it lives in every session's coroutine frame, and
 // idle connections should cost little memory.
 constexpr size_t kReadChunk = 4096;
+
+// The TLS handshake deadline: long enough for a slow client on a bad link, short enough that
+// idle half-open handshakes do not pile up (RFC 5321 has no word for it).
+constexpr std::chrono::seconds kHandshakeTimeout{30};
+
+// Threads for password checks (Argon2id: CPU and 64 MiB each): a small fixed pool bounds the
+// memory a login burst can take; the event loops never wait on it.
+constexpr unsigned kPasswordThreads = 2;
 
 // Hands the message to the sink and resumes the awaiting session on its own loop once the
 // commit is done. The tracked executor keeps the loop alive while the disk works.
@@ -50,6 +62,23 @@ auto async_commit(MessageSink& sink, std::unique_ptr<smtp::Message> message, Tok
         });
       },
       token, std::move(message));
+}
+
+// Runs the slow password check on the blocking pool and resumes the session on its own loop
+// with the verdict (DESIGN.md "Concurrency"). The credentials live only in the closure.
+template <typename Token>
+auto async_verify(asio::thread_pool& pool, smtp::Authenticator& auth, smtp::PasswordCheck check, Token&& token) {
+  return asio::async_initiate<Token, void(bool)>(
+      [&pool, &auth](auto handler, smtp::PasswordCheck c) {
+        auto work = asio::prefer(asio::get_associated_executor(handler),
+                                 asio::execution::outstanding_work.tracked);
+        asio::post(pool, [&auth, work, c = std::move(c), handler = std::move(handler)]() mutable {
+          const bool verified = auth.verify_password(c.username, c.password);
+          c.password.assign(c.password.size(), '\0');
+          asio::post(work, [handler = std::move(handler), verified]() mutable { handler(verified); });
+        });
+      },
+      token, std::move(check));
 }
 
 std::string unmapped_text(const asio::ip::address& a) {
@@ -84,6 +113,14 @@ smtp::SessionSettings settings_for(const config::ReceiveConnector& c, const std:
   s.max_hop_count = static_cast<int>(c.max_hop_count);
   s.command_timeout = c.command_timeout;
   s.data_block_timeout = c.data_timeout;
+  s.tls_available = c.offers_tls();
+  s.require_tls = c.require_tls;
+  s.allow_plaintext_auth = c.allow_plaintext_auth;
+  // RFC 6409: a client (submission) connector takes mail only from authenticated users and
+  // completes what mail clients leave out.
+  s.auth_required = c.usage == config::ConnectorUsage::client;
+  s.add_missing_headers = c.usage == config::ConnectorUsage::client;
+  s.sender_login_match = c.sender_login_match;
   return s;
 }
 
@@ -120,7 +157,7 @@ struct SmtpServer::Impl {
   awaitable<void> accept_loop(Loop& loop, const Loop::Acceptor& acceptor);
   awaitable<void> serve(Loop& loop, tcp::socket socket, const Loop::Acceptor& acceptor);
   awaitable<void> tick_loop(Loop& loop);
-  awaitable<bool> write_all(tcp::socket& socket, const std::string& bytes, std::chrono::seconds timeout);
+  awaitable<bool> write_all(SessionStream& stream, const std::string& bytes, std::chrono::seconds timeout);
   Result<std::unique_ptr<tcp::acceptor>> listen(Loop& loop, const tcp::endpoint& endpoint);
 
   std::shared_ptr<const config::Config> config;
@@ -128,6 +165,9 @@ struct SmtpServer::Impl {
   ConnectionLimits limits;
   std::vector<std::unique_ptr<Loop>> loops;
   std::function<void()> on_tick;
+  // Per TLS connector (by name), loaded at bind, shared by every loop.
+  std::map<std::string, std::unique_ptr<ServerTlsContext>, std::less<>> tls;
+  asio::thread_pool password_pool{kPasswordThreads};
 };
 
 Result<std::unique_ptr<tcp::acceptor>> SmtpServer::Impl::listen(Loop& loop, const tcp::endpoint& endpoint) {
@@ -163,12 +203,11 @@ awaitable<void> SmtpServer::Impl::accept_loop(Loop& loop, const Loop::Acceptor& 
   }
 }
 
-awaitable<bool> SmtpServer::Impl::write_all(tcp::socket& socket, const std::string& bytes,
+awaitable<bool> SmtpServer::Impl::write_all(SessionStream& stream, const std::string& bytes,
                                             std::chrono::seconds timeout) {
   if (bytes.empty()) co_return true;
-  asio::steady_timer timer(socket.get_executor(), timeout);
-  auto result = co_await (asio::async_write(socket, asio::buffer(bytes), use_tuple) ||
-                          timer.async_wait(use_tuple));
+  asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
+  auto result = co_await (stream.write(asio::buffer(bytes)) || timer.async_wait(use_tuple));
   if (result.index() != 0) co_return false;  // the client stopped reading
   auto [ec, n] = std::get<0>(result);
   co_return !ec;
@@ -184,6 +223,7 @@ awaitable<void> SmtpServer::Impl::serve(Loop& loop, tcp::socket socket, const Lo
   socket.set_option(tcp::no_delay(true), ec);
 
   Connection conn{std::move(socket)};
+  SessionStream stream(conn.socket);
   loop.connections.push_front(&conn);
   auto registration = loop.connections.begin();
   struct Unregister {
@@ -233,22 +273,39 @@ awaitable<void> SmtpServer::Impl::serve(Loop& loop, tcp::socket socket, const Lo
   if (refusal_reply) {
     observer.on_reply(*refusal_reply);
     const std::string wire = refusal_reply->wire();
-    co_await write_all(conn.socket, wire, std::chrono::seconds(10));
+    co_await write_all(stream, wire, std::chrono::seconds(10));
     observer.on_disconnect(refusal_why);
     co_return;
   }
 
   const smtp::SessionSettings settings = settings_for(*connector, hostname);
-  std::unique_ptr<smtp::SessionPolicy> policy = services.policies.make(*connector, loop.ids);
+  const auto tls_it = tls.find(connector->name);
+  const ServerTlsContext* tls_context = tls_it == tls.end() ? nullptr : tls_it->second.get();
   smtp::ClientInfo client{client_ip, remote.port(), local_ip, local.port(), ""};
-  smtp::ServerSession session(settings, *policy, observer, services.clock, client);
+  if (connector->implicit_tls) {
+    // RFC 8314 §3.3: the handshake comes first; the greeting goes over TLS.
+    asio::error_code tls_ec = asio::error::operation_not_supported;
+    if (tls_context) tls_ec = co_await stream.start_tls(tls_context->new_connection(), kHandshakeTimeout);
+    if (tls_ec) {
+      observer.on_info("TLS handshake failed: " + tls_ec.message(), "TLS negotiation failed");
+      conn.socket.close(ec);
+      observer.on_disconnect("TLS handshake failed");
+      co_return;
+    }
+    client.tls = stream.tls_info();
+    observer.on_info("TLS protocol " + client.tls->version + " negotiated with cipher " + client.tls->cipher,
+                     "TLS negotiation succeeded");
+  }
+  std::unique_ptr<smtp::SessionPolicy> policy = services.policies.make(*connector, loop.ids);
+  smtp::Authenticator* authenticator = services.policies.authenticator(*connector);
+  smtp::ServerSession session(settings, *policy, observer, services.clock, client, authenticator);
 
   std::string why = "session closed";
   std::array<char, kReadChunk> buffer;
   for (;;) {
     const smtp::SessionAction action = session.poll();
     const std::string output = session.take_output();
-    if (!co_await write_all(conn.socket, output, settings.command_timeout)) {
+    if (!co_await write_all(stream, output, settings.command_timeout)) {
       why = "client stopped reading";
       break;
     }
@@ -260,14 +317,35 @@ awaitable<void> SmtpServer::Impl::serve(Loop& loop, tcp::socket socket, const Lo
       if (conn.shutting_down) session.on_shutdown();
       continue;
     }
+    if (action == smtp::SessionAction::start_tls) {
+      // The 220 is out; nothing else is read from the plain socket (CVE-2011-0411).
+      asio::error_code tls_ec = asio::error::operation_not_supported;
+      if (tls_context) tls_ec = co_await stream.start_tls(tls_context->new_connection(), kHandshakeTimeout);
+      if (tls_ec) {
+        observer.on_info(tls_ec.message(), "TLS handshake failed");
+        session.on_tls_failed();
+        why = "TLS handshake failed";
+      } else {
+        session.on_tls_started(stream.tls_info());
+      }
+      if (conn.shutting_down) session.on_shutdown();
+      continue;
+    }
+    if (action == smtp::SessionAction::verify_password) {
+      SLUICE_ASSERT(authenticator != nullptr);
+      bool verified = co_await async_verify(password_pool, *authenticator, session.take_password_check(),
+                                            asio::use_awaitable);
+      session.on_password_verified(verified);
+      if (conn.shutting_down) session.on_shutdown();
+      continue;
+    }
     if (conn.shutting_down) {
       session.on_shutdown();
       why = "server shutting down";
       continue;
     }
     asio::steady_timer timer(loop.ctx, session.current_timeout());
-    auto result = co_await (conn.socket.async_read_some(asio::buffer(buffer), use_tuple) ||
-                            timer.async_wait(use_tuple));
+    auto result = co_await (stream.read_some(asio::buffer(buffer)) || timer.async_wait(use_tuple));
     if (result.index() != 0) {
       session.on_timeout();
       why = "timeout";
@@ -282,6 +360,7 @@ awaitable<void> SmtpServer::Impl::serve(Loop& loop, tcp::socket socket, const Lo
     }
     session.feed(std::string_view(buffer.data(), n));
   }
+  if (stream.secure() && why != "TLS handshake failed") co_await stream.shutdown(std::chrono::seconds(5));
   conn.socket.shutdown(tcp::socket::shutdown_both, ec);
   conn.socket.close(ec);
   observer.on_disconnect(why);
@@ -302,9 +381,32 @@ SmtpServer::SmtpServer(std::shared_ptr<const config::Config> config, ServerServi
 SmtpServer::~SmtpServer() {
   stop();
   join();
+  impl_->password_pool.join();
+}
+
+std::vector<std::string> SmtpServer::reload_certificates() {
+  std::vector<std::string> messages;
+  for (auto& [name, context] : impl_->tls) {
+    auto reloaded = context->reload(impl_->services.clock.now(), messages);
+    if (!reloaded) messages.push_back(reloaded.error().context + " (the old certificates stay in use)");
+  }
+  return messages;
 }
 
 Result<void> SmtpServer::bind(unsigned threads, std::vector<std::string>& bound) {
+  // Certificates first: a connector that cannot offer the TLS it promises must not listen.
+  for (const auto& c : impl_->config->receive_connectors) {
+    if (!c.offers_tls()) {
+      if (c.implicit_tls) return fail(ErrorClass::config, c.name + ": implicit_tls needs a certificate");
+      continue;
+    }
+    std::vector<std::string> warnings;
+    auto context = ServerTlsContext::load(c, impl_->services.clock.now(), warnings);
+    if (!context) return fail(context.error());
+    for (const std::string& w : warnings) std::fprintf(stderr, "sluiced: warning: %s\n", w.c_str());
+    impl_->tls[c.name] = std::move(*context);
+  }
+
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   threads = std::min(threads, QueueIdGenerator::kMaxGenerators);
   for (unsigned i = 0; i < threads; ++i) impl_->loops.push_back(std::make_unique<Loop>(i, impl_->services.clock));

@@ -5,7 +5,10 @@
 // Owns: binding, accepting, receive connector selection per client (most specific
 // remote_ip_ranges, as Exchange), connection limits, read/write deadlines, driving the
 // sans-I/O smtp::ServerSession, graceful shutdown (421 to idle sessions, in-flight commits
-// finish first). Not: SMTP rules (smtp/), relay decisions (policy/), storage (MessageSink).
+// finish first), TLS (STARTTLS and implicit TLS with each connector's certificates, handshake
+// deadline, reload), running password checks on a blocking pool and resuming the session on
+// its loop. Not: SMTP rules (smtp/), relay decisions (policy/), storage (MessageSink),
+// users and SASL (the Authenticator the factory gives).
 #pragma once
 
 #include <functional>
@@ -31,6 +34,12 @@ class SessionPolicyFactory {
   virtual ~SessionPolicyFactory() = default;
   virtual std::unique_ptr<smtp::SessionPolicy> make(const config::ReceiveConnector& connector,
                                                     QueueIdGenerator& ids) = 0;
+  // The connector's authenticator, shared by its sessions on every loop (thread-safe), or
+  // nullptr: no AUTH on this connector. It must outlive the server.
+  virtual smtp::Authenticator* authenticator(const config::ReceiveConnector& connector) {
+    (void)connector;
+    return nullptr;
+  }
 };
 
 struct ServerServices {
@@ -48,9 +57,15 @@ class SmtpServer {
   SmtpServer(const SmtpServer&) = delete;
   SmtpServer& operator=(const SmtpServer&) = delete;
 
-  // Binds every listen address on every loop. On success, `bound` gets one line per socket:
-  // "<connector names> <ip>:<port>" with the real port (a configured port 0 is resolved).
+  // Binds every listen address on every loop and loads each TLS connector's certificates
+  // (a certificate that cannot be loaded is a config error; one close to expiry is a warning
+  // on stderr). On success, `bound` gets one line per socket: "<connector names> <ip>:<port>"
+  // with the real port (a configured port 0 is resolved).
   Result<void> bind(unsigned threads, std::vector<std::string>& bound);
+  // Reads every connector's certificate files again (SIGHUP); sessions in progress keep their
+  // TLS. Returns one line per problem or warning ("<connector>: ..."); a connector whose files
+  // fail to load keeps its old certificates. Thread-safe.
+  std::vector<std::string> reload_certificates();
   // Runs the loops on their threads; `on_tick` runs every second on loop 0 (log flushing).
   void start(std::function<void()> on_tick);
   // Stops accepting and ends every session (421, or after its commit). Thread-safe.

@@ -21,7 +21,7 @@ Reply relay_denied(const std::string& address, std::string_view why) {
 
 }  // namespace
 
-std::optional<Reply> RelayControl::check_rcpt(const smtp::RcptToArgs& args, const smtp::Envelope&) {
+std::optional<Reply> RelayControl::check_rcpt(const smtp::RcptToArgs& args, const smtp::Envelope& envelope) {
   const smtp::Path& path = args.path;
   if (path.postmaster_only) return std::nullopt;  // RFC 5321 §4.5.1: always accepted
   const std::string address = path.address();
@@ -31,7 +31,7 @@ std::optional<Reply> RelayControl::check_rcpt(const smtp::RcptToArgs& args, cons
     return relay_denied(address, " (routing characters in the local part)");
 
   if (!directory_.is_accepted_domain(path.domain)) {
-    if (may_relay_) return std::nullopt;
+    if (may_relay_ || !envelope.auth_user.empty()) return std::nullopt;
     return relay_denied(address, "");
   }
   switch (directory_.lookup(address)) {

@@ -3,7 +3,10 @@
 // Owns: relay control (RFC 5321 §3.6.1, §7.1), the refusal of the classic open-relay tricks
 // (percent hack, quoted local parts with '@', bang paths, source routes §C, which the
 // grammar parses but we never honour), unknown local recipients at RCPT time (550 5.1.1),
-// and minting queue ids. Not: syntax (smtp/), DNSBL/rate limits (later policies).
+// and minting queue ids. An authenticated client (the Envelope's auth_user, set by the session
+// after AUTH) may relay anywhere, as submission requires (RFC 6409 §4.3, §5). Not: syntax
+// (smtp/), whether AUTH is required (the session's client connector rules), DNSBL/rate
+// limits (later policies).
 #pragma once
 
 #include <optional>
@@ -19,7 +22,7 @@ namespace sluice::policy {
 class RelayControl final : public smtp::SessionPolicy {
  public:
   // `may_relay`: the client may send to domains that are not ours (a relay connector whose
-  // remote_ip_ranges selected it, or an authenticated client later).
+  // remote_ip_ranges selected it); authenticated clients may relay on any connector.
   RelayControl(const routing::LocalDirectory& directory, bool may_relay, QueueIdGenerator& ids)
       : directory_(directory), may_relay_(may_relay), ids_(ids) {}
 

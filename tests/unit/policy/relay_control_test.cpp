@@ -81,6 +81,16 @@ TEST_F(RelayControlTest, ForeignDomainIsRefusedUnlessTheConnectorMayRelay) {
   expect_refused(rcpt("TO:<alice@[192.0.2.1]>"), 550, "5.7.1", "Relay access denied");
 }
 
+TEST_F(RelayControlTest, AuthenticatedClientMayRelayButNotUseTricks) {
+  envelope_.auth_user = "alice@example.test";
+  EXPECT_EQ(rcpt("TO:<someone@elsewhere.test>"), std::nullopt);
+  // Local recipients are still checked, and the routing tricks stay refused.
+  expect_refused(rcpt("TO:<nobody@example.test>"), 550, "5.1.1", "User unknown");
+  expect_refused(rcpt("TO:<a%b@elsewhere.test>"), 550, "5.7.1", "Relay access denied");
+  envelope_.auth_user.clear();
+  expect_refused(rcpt("TO:<someone@elsewhere.test>"), 550, "5.7.1", "Relay access denied");
+}
+
 TEST_F(RelayControlTest, PercentHackIsRefused) {
   expect_refused(rcpt("TO:<user%other.example@example.test>"), 550, "5.7.1", "Relay access denied");
   // Even when the part before '%' names a real user, and on a relay connector.
