@@ -955,7 +955,19 @@ class DsnReport:
                 self.per_message = {k.lower(): v.strip() for k, v in groups[0].items()}
                 self.recipients = [{k.lower(): v.strip() for k, v in g.items()}
                                    for g in groups[1:]]
-            elif ctype in ("message/rfc822", "text/rfc822-headers"):
+            elif ctype == "message/global-delivery-status":
+                # RFC 6533 (a DSN of an SMTPUTF8 message): the same field groups in UTF-8,
+                # which the email package leaves as one text payload.
+                payload = part.get_payload()
+                if isinstance(payload, list):  # parsed as messages (header blocks)
+                    text = "\n\n".join(m.as_string() for m in payload)
+                else:
+                    raw = part.get_payload(decode=True)
+                    text = raw.decode("utf-8", "replace") if raw is not None else payload
+                groups = _field_groups(text)
+                self.per_message, self.recipients = groups[0], groups[1:]
+            elif ctype in ("message/rfc822", "text/rfc822-headers", "message/global",
+                           "message/global-headers"):
                 self.returned = part
         self.parts = parts
         if self.per_message is None or not self.recipients:
@@ -967,6 +979,26 @@ class DsnReport:
             if r.get("final-recipient", "").split(";", 1)[-1].strip().lower() == address.lower():
                 return r
         raise AssertionError("no recipient group for %s in %r" % (address, self.recipients))
+
+
+def _field_groups(text):
+    """RFC 3464 §2.1 field groups (blank-line separated "Name: value" lines, folded
+    continuation lines) as dicts with lower-case names."""
+    groups, cur, last = [], {}, None
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if not line.strip():
+            if cur:
+                groups.append(cur)
+            cur, last = {}, None
+        elif line[0] in " \t" and last is not None:
+            cur[last] += " " + line.strip()
+        elif ":" in line:
+            name, _, value = line.partition(":")
+            last = name.strip().lower()
+            cur[last] = value.strip()
+    if cur:
+        groups.append(cur)
+    return groups
 
 
 def dsn_report(msg):

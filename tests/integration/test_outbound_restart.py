@@ -49,10 +49,14 @@ class RestartTest(harness.OutboundTestCase):
         self.assertLess(before, SLOW, "the kill came in the middle of the queue")
         peer.set_behaviours({"127.0.0.2": {"data_delay": 0.05}, "*": {}})
         self.daemon.start()
-        got = peer.wait_for(token, count=SLOW + HELD, timeout=120)
-        rcpts = [r for m in got for r in m.rcpt_tos]
-        missing = sorted(set(slow + held) - set(rcpts))
-        self.assertEqual(missing, [], "nothing lost across the restart")
+        def missing():
+            rcpts = {r for m in peer.received_with(token) for r in m.rcpt_tos}
+            return sorted(set(slow + held) - rcpts)
+        try:
+            harness.wait_until(lambda: not missing(), 120, "every recipient at the peer")
+        except AssertionError:
+            self.fail("lost across the restart: %r\n%s" % (missing(), self.daemon.stderr_tail()))
+        rcpts = [r for m in peer.received_with(token) for r in m.rcpt_tos]
         dups = len(rcpts) - len(set(rcpts))
         print("\n[restart] %d relayed before the kill, %d duplicates after the restart"
               % (before, dups))

@@ -105,9 +105,8 @@ class ExpiryTest(harness.OutboundTestCase):
         r = dsn.recipient("frank@retry.test")
         self.assertEqual(r["status"], "4.4.7")
         self.assertIn(GREYLIST, r.get("diagnostic-code", ""), "the last remote reply is kept")
-        self.assertTrue(self.daemon.tracking("EXPIRE", "frank@retry.test")
-                        or self.daemon.tracking("FAIL", "frank@retry.test"),
-                        "an EXPIRE (or FAIL) tracking record")
+        expire = self.daemon.wait_tracking("EXPIRE", "frank@retry.test")
+        self.assertIn(GREYLIST, expire[0]["recipient-status"])
         self.assertEqual(self.peers["mx"].received_with(token), [])
 
 
