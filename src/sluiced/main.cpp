@@ -17,6 +17,7 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <asio/io_context.hpp>
 #include <thread>
 
 #include "base/clock.hpp"
@@ -25,13 +26,18 @@
 #include "config/default_config.hpp"
 #include "config/loader.hpp"
 #include "delivery/maildir_delivery.hpp"
+#include "delivery/smtp_delivery.hpp"
+#include "delivery/tls_client.hpp"
+#include "dns/unbound_resolver.hpp"
 #include "log/protocol_log.hpp"
 #include "log/session_id.hpp"
 #include "log/tracking_log.hpp"
 #include "net/smtp_server.hpp"
 #include "queue/queue_manager.hpp"
+#include "queue/smtp_transport.hpp"
 #include "routing/aliases.hpp"
 #include "routing/local_directory.hpp"
+#include "routing/target_resolver.hpp"
 #include "sluiced/services.hpp"
 #include "spool/committer.hpp"
 #include "spool/store.hpp"
@@ -134,12 +140,30 @@ int run(const std::string& config_path) {
 
   log::ProtocolLog protocol_log(data_dir / "logs" / "protocol", log::ProtocolLogKind::receive,
                                 cfg->server.hostname, clock);
+  log::ProtocolLog send_log(data_dir / "logs" / "protocol", log::ProtocolLogKind::send, cfg->server.hostname, clock);
   log::TrackingLog tracking(data_dir / "logs" / "tracking", cfg->server.hostname, clock);
   log::SessionIdGenerator session_ids(clock);
   delivery::MaildirDelivery maildir(cfg->local_delivery.maildir_root, cfg->server.hostname);
 
-  queue::QueueManager queue(queue::QueueServices{**store, directory, maildir, tracking, clock},
-                            std::max(4u, std::thread::hardware_concurrency()));
+  // Outbound: the queue's own event loop, its resolver, client TLS and the SMTP transport.
+  // Declared before the queue: the queue must be destroyed first.
+  asio::io_context queue_loop;
+  auto resolver = dns::make_unbound_resolver(queue_loop, cfg->dns);
+  auto client_tls = delivery::make_client_tls_context();
+  if (!client_tls) {
+    std::cerr << "sluiced: " << client_tls.error().message() << "\n";
+    return kExitOsErr;
+  }
+  delivery::SmtpDeliveryContext delivery_context{queue_loop.get_executor(), send_log, session_ids,
+                                                 cfg->server.hostname, **client_tls, {}};
+  // Our own names drop MX records that point back at us (RFC 5321 §5.1 loop rule).
+  routing::TargetResolver targets(*resolver, routing::make_system_random(), {cfg->server.hostname});
+  queue::SmtpTransport transport(delivery_context, targets);
+  // The queue mints ids for DSNs and forwarded copies; no receive loop uses this generator number.
+  QueueIdGenerator queue_ids(clock, QueueIdGenerator::kMaxGenerators - 1);
+  queue::QueueManager queue(
+      queue::QueueServices{**store, directory, maildir, tracking, clock, queue_loop, transport, queue_ids}, cfg,
+      queue::QueueOptions{std::max(4u, std::thread::hardware_concurrency())});
   if (!spooled->empty()) std::cerr << "sluiced: recovered " << spooled->size() << " message(s) from the spool\n";
   queue.recover(std::move(*spooled));
 
@@ -156,6 +180,7 @@ int run(const std::string& config_path) {
     for (const auto& line : bound) std::cout << "listening " << line << "\n";
     server.start([&] {
       protocol_log.tick();
+      send_log.tick();
       tracking.tick();
     });
     std::cout << "ready" << std::endl;
@@ -176,6 +201,7 @@ int run(const std::string& config_path) {
   }
   queue.stop();
   protocol_log.flush();
+  send_log.flush();
   tracking.flush();
   return 0;
 }
