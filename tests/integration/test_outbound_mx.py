@@ -5,6 +5,8 @@
 # retry that delivers once DNS answers, several recipients of one domain in one
 # transaction, and the SEND protocol log and tracking records of a delivery.
 # Not: DSN field details (test_outbound_dsn.py), retries of remote 4xx (test_outbound_retry.py).
+# No route at all (no send connector's address space matches) keeps the message deferred
+# in Unreachable, never bounced.
 # RFC 5321 §5.1 (MX, implicit MX, next host), RFC 7505 (null MX, 5.1.10), RFC 3463 (5.1.2,
 # 4.4.3), issue 3 "Routing".
 #
@@ -157,6 +159,27 @@ class MxRoutingTest(harness.OutboundTestCase):
                          "sequence numbers count from 0")
         self.assertTrue(all(r[1] == "internet" or r[1].endswith("internet") for r in rows),
                         "connector-id names the send connector")
+
+
+class UnreachableTest(harness.OutboundTestCase):
+    ZONE = ZONE
+    PEERS = {"mx": (["127.0.0.2"], {"*": {}}, False)}
+
+    @classmethod
+    def configure(cls, cfg):
+        cfg.send_connectors = [{"name": "pref-only", "address_spaces": ["pref.test"],
+                                "port": cls.peer_port}]
+
+    def test_no_route_waits_in_unreachable(self):
+        token = harness.unique_token("noroute")
+        self.submit(token, ["ivy@implicit.test", "jack@pref.test"])
+        (got,) = self.peers["mx"].wait_for(token)
+        self.assertEqual(got.rcpt_tos, ["jack@pref.test"], "the routable recipient goes")
+        defer = self.daemon.wait_tracking("DEFER", "ivy@implicit.test")
+        self.assertIn("Unreachable", str(defer[0]), defer[0])
+        self.assertTrue(defer[0]["recipient-status"].startswith("4"), defer[0])
+        self.assertEqual(self.daemon.tracking("FAIL", "ivy@implicit.test"), [])
+        self.assertEqual(self.daemon.messages_with("alice", token), [], "no bounce")
 
 
 if __name__ == "__main__":
