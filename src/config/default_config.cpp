@@ -92,7 +92,9 @@ protocol_log = true
 # TLS: offer STARTTLS with this certificate chain and key (PEM files). For several
 # certificates chosen by the name the client asks for (SNI), give a list; the first is
 # the default: tls = [{ certificate = "a.pem", key = "a.key" }, { certificate = ... }]
-# tls = { certificate = "var/tls/cert.pem", key = "var/tls/key.pem" }
+# `sluiced --write-default-config` (run by `make run`) made a self-signed certificate for
+# the hostname here; replace it with your own.
+tls = { certificate = "var/tls/selfsigned.crt", key = "var/tls/selfsigned.key" }
 # TLS from the first byte instead of STARTTLS (port 465), and the lowest TLS version.
 # implicit_tls = false
 # tls_min_version = "1.2"
@@ -116,6 +118,16 @@ listen = ["127.0.0.1:2526"]
 usage = "relay"
 remote_ip_ranges = ["127.0.0.0/8"]
 max_message_size = "35MB"
+protocol_log = true
+
+# Submission for users and applications that log in (port 587 in production): STARTTLS,
+# then AUTH with a user from the users file (`sluice user add alice@example.test`);
+# authenticated users may send anywhere, as their own addresses.
+[[receive_connector]]
+name = "submission"
+listen = ["127.0.0.1:2587"]
+usage = "client"
+tls = { certificate = "var/tls/selfsigned.crt", key = "var/tls/selfsigned.key" }
 protocol_log = true
 
 # DNS for outbound delivery (MX, A/AAAA lookups). Left out: the system resolver

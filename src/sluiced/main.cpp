@@ -32,7 +32,9 @@
 #include "log/protocol_log.hpp"
 #include "log/session_id.hpp"
 #include "log/tracking_log.hpp"
+#include "auth/user_store.hpp"
 #include "net/smtp_server.hpp"
+#include "net/tls_context.hpp"
 #include "queue/queue_manager.hpp"
 #include "queue/smtp_transport.hpp"
 #include "routing/aliases.hpp"
@@ -57,6 +59,8 @@ int usage() {
   return kExitUsage;
 }
 
+// Writes the embedded default configuration, and the self-signed certificate it names, so
+// that `make run` offers STARTTLS from the first start.
 int write_default_config(const std::string& path) {
   if (fs::exists(path)) return 0;
   std::error_code ec;
@@ -68,6 +72,15 @@ int write_default_config(const std::string& path) {
     return kExitOsErr;
   }
   std::cerr << "sluiced: wrote the default configuration to " << path << "\n";
+  config::LoadResult loaded = config::load_string(config::default_config_text(), path);
+  if (!loaded.ok()) return kExitConfig;  // the embedded default always loads (tested)
+  auto cert = net::ensure_self_signed_certificate(fs::path(loaded.config->server.data_dir) / "tls",
+                                                  loaded.config->server.hostname, SystemClock().now());
+  if (!cert) {
+    std::cerr << "sluiced: cannot make a self-signed certificate: " << cert.error().message() << "\n";
+    return kExitOsErr;
+  }
+  std::cerr << "sluiced: made a self-signed certificate " << cert->certificate << "\n";
   return 0;
 }
 
@@ -170,7 +183,14 @@ int run(const std::string& config_path) {
   {
     spool::Committer committer(**store);
     daemon::SpoolSink sink(committer, queue, tracking);
-    daemon::PolicyFactory policies(directory);
+    std::vector<auth::ConfiguredUser> configured;
+    for (const auto& u : cfg->users) configured.push_back({u.address, u.password_hash});
+    auto users = auth::UserStore::load(cfg->server.users_file, configured);
+    if (!users) {
+      std::cerr << "sluiced: " << users.error().message() << "\n";
+      return kExitConfig;
+    }
+    daemon::PolicyFactory policies(directory, *cfg, *users, clock);
     net::SmtpServer server(cfg, net::ServerServices{policies, sink, protocol_log, session_ids, clock});
     std::vector<std::string> bound;
     if (auto r = server.bind(cfg->server.threads, bound); !r) {
@@ -189,7 +209,8 @@ int run(const std::string& config_path) {
       int sig = 0;
       sigwait(&signals, &sig);
       if (sig == SIGHUP) {
-        std::cerr << "sluiced: SIGHUP: configuration reload is not available yet; restart to apply changes\n";
+        for (const auto& m : server.reload_certificates()) std::cerr << "sluiced: " << m << "\n";
+        std::cerr << "sluiced: SIGHUP: certificates reloaded; other configuration changes need a restart\n";
         continue;
       }
       std::cerr << "sluiced: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ": shutting down\n";

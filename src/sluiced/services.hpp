@@ -9,7 +9,10 @@
 #include "log/tracking_log.hpp"
 #include "net/message_sink.hpp"
 #include "net/smtp_server.hpp"
+#include <map>
+
 #include "policy/relay_control.hpp"
+#include "policy/session_authenticator.hpp"
 #include "queue/queue_manager.hpp"
 #include "routing/local_directory.hpp"
 #include "spool/committer.hpp"
@@ -18,7 +21,18 @@ namespace sluice::daemon {
 
 class PolicyFactory final : public net::SessionPolicyFactory {
  public:
-  explicit PolicyFactory(const routing::LocalDirectory& directory) : directory_(directory) {}
+  // One authenticator per connector: each has its own logon-failure limits and tarpit.
+  PolicyFactory(const routing::LocalDirectory& directory, const config::Config& config,
+                const auth::UserStore& users, const Clock& clock)
+      : directory_(directory) {
+    for (const auto& c : config.receive_connectors)
+      authenticators_[c.name] = std::make_unique<policy::SessionAuthenticator>(
+          users, policy::SessionAuthenticator::limits_of(c), clock);
+  }
+  smtp::Authenticator* authenticator(const config::ReceiveConnector& connector) override {
+    auto it = authenticators_.find(connector.name);
+    return it == authenticators_.end() ? nullptr : it->second.get();
+  }
   std::unique_ptr<smtp::SessionPolicy> make(const config::ReceiveConnector& connector,
                                             QueueIdGenerator& ids) override {
     return std::make_unique<policy::RelayControl>(
@@ -27,6 +41,7 @@ class PolicyFactory final : public net::SessionPolicyFactory {
 
  private:
   const routing::LocalDirectory& directory_;
+  std::map<std::string, std::unique_ptr<policy::SessionAuthenticator>> authenticators_;
 };
 
 // Group commit, then one RECEIVE tracking event per recipient, then the queue.

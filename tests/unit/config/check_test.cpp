@@ -16,7 +16,8 @@ TEST(Check, OkPrintsVerdictAndSummary) {
   EXPECT_TRUE(report(r, "var/sluice.toml", out, err));
   EXPECT_EQ(out.str(),
             "var/sluice.toml: ok\n"
-            "2 receive connectors (internet 127.0.0.1:2525; apps 127.0.0.1:2526), 2 accepted domains, 3 users, "
+            "3 receive connectors (internet 127.0.0.1:2525; apps 127.0.0.1:2526; submission 127.0.0.1:2587), "
+            "2 accepted domains, 3 users, "
             "no send connectors (mail for other domains waits in Unreachable)\n");
   EXPECT_EQ(err.str(), "");
 }
