@@ -126,6 +126,16 @@ struct QueueSettings {
   std::chrono::seconds retry_interval(unsigned attempt) const;
 };
 
+// The admin API (HTTP + JSON, admin/). Loopback by default: it can remove mail.
+struct AdminSettings {
+  ListenAddress listen{"127.0.0.1", 8025};  // port 0: the daemon picks one and reports it
+  bool enabled = true;
+  // The bearer token every request must carry. Left out, the loader fills
+  // "<data_dir>/admin.token"; the daemon creates it (0600) on first start.
+  std::string token_file = "var/admin.token";
+  bool token_file_explicit = false;
+};
+
 struct Config {
   Server server;
   std::vector<AcceptedDomain> accepted_domains;
@@ -135,6 +145,7 @@ struct Config {
   DnsSettings dns;
   QueueSettings queue;
   std::vector<SendConnector> send_connectors;  // none = non-local mail waits in Unreachable
+  AdminSettings admin;
   std::string source;  // the file (or name) it was loaded from
 
   // Case-insensitive (RFC 5321 §2.4: domains are not case sensitive).

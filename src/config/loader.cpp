@@ -28,7 +28,8 @@ namespace {
 using namespace std::string_view_literals;
 
 constexpr std::array kTopKeys{"server"sv, "accepted_domain"sv, "local_delivery"sv, "user"sv,
-                              "receive_connector"sv, "dns"sv, "queue"sv, "send_connector"sv};
+                              "receive_connector"sv, "dns"sv, "queue"sv, "send_connector"sv,
+                              "admin"sv};
 constexpr std::array kServerKeys{"hostname"sv, "data_dir"sv, "threads"sv, "users_file"sv};
 constexpr std::array kDomainKeys{"name"sv};
 constexpr std::array kLocalDeliveryKeys{"maildir_root"sv, "aliases"sv};
@@ -50,20 +51,22 @@ constexpr std::array kSendConnectorKeys{
     "max_message_rate"sv, "source_ip"sv,    "helo_name"sv,      "tls"sv,
     "ca_file"sv,        "allow_plaintext_auth"sv, "connect_timeout"sv, "max_hosts_per_attempt"sv,
     "protocol_log"sv};
+constexpr std::array kAdminKeys{"listen"sv, "enabled"sv, "token_file"sv};
 constexpr std::array kSendAuthKeys{"username"sv, "password_file"sv};
 
 struct Section {
   std::string_view title;  // as written in the file: "[server]", "[[user]]"
   std::span<const std::string_view> keys;
 };
-const std::array<Section, 8> kSections{{{"[server]", kServerKeys},
+const std::array<Section, 9> kSections{{{"[server]", kServerKeys},
                                         {"[[accepted_domain]]", kDomainKeys},
                                         {"[local_delivery]", kLocalDeliveryKeys},
                                         {"[[user]]", kUserKeys},
                                         {"[[receive_connector]]", kConnectorKeys},
                                         {"[dns]", kDnsKeys},
                                         {"[queue]", kQueueKeys},
-                                        {"[[send_connector]]", kSendConnectorKeys}}};
+                                        {"[[send_connector]]", kSendConnectorKeys},
+                                        {"[admin]", kAdminKeys}}};
 
 constexpr unsigned kMaxThreads = 1024;
 
@@ -150,6 +153,7 @@ class Loader {
     load_dns(root);
     load_queue(root);
     load_send_connectors(root);
+    load_admin(root);
     return finish();
   }
 
@@ -200,7 +204,7 @@ class Loader {
         }
       } else {
         message += " (known sections: [server], [[accepted_domain]], [local_delivery], [[user]], "
-                   "[[receive_connector]], [dns], [queue], [[send_connector]])";
+                   "[[receive_connector]], [dns], [queue], [[send_connector]], [admin])";
       }
       (void)value;
       error(key.source(), std::move(message));
@@ -730,6 +734,22 @@ class Loader {
     if (!a) return a;
     if (a->port == 0) return fail(ErrorClass::config, "'" + std::string(text) + "': port 0 is not a DNS server's port");
     return a;
+  }
+
+  void load_admin(const toml::table& root) {
+    AdminSettings& a = config_.admin;
+    if (const toml::table* t = table_section(root, "admin")) {
+      check_keys(*t, kAdminKeys, "[admin]");
+      if (auto* v = get<std::string>(*t, "listen", "a string")) {
+        auto l = ListenAddress::parse(v->get());
+        if (!l) error(v->source(), "'listen': " + l.error().context + " (e.g. \"127.0.0.1:8025\")");
+        else a.listen = *l;
+      }
+      if (auto* v = get<bool>(*t, "enabled", "true or false")) a.enabled = v->get();
+      if (read_string(*t, "token_file", a.token_file)) a.token_file_explicit = true;
+    }
+    // The token is state, so it lives under data_dir unless written.
+    if (!a.token_file_explicit) a.token_file = (std::filesystem::path(config_.server.data_dir) / "admin.token").string();
   }
 
   void load_queue(const toml::table& root) {
