@@ -81,6 +81,23 @@ auto async_verify(asio::thread_pool& pool, smtp::Authenticator& auth, smtp::Pass
       token, std::move(check));
 }
 
+// Waits for a session policy's pending decision (SessionPolicy::await_verdict) and resumes
+// the session on its own loop, whatever thread the policy answers on (a resolver's loop, a
+// store's thread). The tracked executor keeps the loop alive meanwhile.
+template <typename Token>
+auto async_verdict(smtp::SessionPolicy& policy, Token&& token) {
+  return asio::async_initiate<Token, void(smtp::Verdict)>(
+      [&policy](auto handler) {
+        auto work = asio::prefer(asio::get_associated_executor(handler),
+                                 asio::execution::outstanding_work.tracked);
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        policy.await_verdict([work, shared](smtp::Verdict verdict) {
+          asio::post(work, [shared, verdict = std::move(verdict)]() mutable { (*shared)(std::move(verdict)); });
+        });
+      },
+      token);
+}
+
 std::string unmapped_text(const asio::ip::address& a) {
   if (a.is_v6() && a.to_v6().is_v4_mapped())
     return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string();
@@ -336,6 +353,14 @@ awaitable<void> SmtpServer::Impl::serve(Loop& loop, tcp::socket socket, const Lo
       bool verified = co_await async_verify(password_pool, *authenticator, session.take_password_check(),
                                             asio::use_awaitable);
       session.on_password_verified(verified);
+      if (conn.shutting_down) session.on_shutdown();
+      continue;
+    }
+    if (action == smtp::SessionAction::wait_policy) {
+      // Not cancelled at shutdown: the policy's lookups end by their own deadlines, and the
+      // session answers the waiting command before its 421.
+      smtp::Verdict verdict = co_await async_verdict(*policy, asio::use_awaitable);
+      session.on_policy_result(verdict);
       if (conn.shutting_down) session.on_shutdown();
       continue;
     }

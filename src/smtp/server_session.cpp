@@ -108,6 +108,7 @@ const char* ServerSession::state_name(State s) {
     case State::starting_tls: return "starting tls";
     case State::auth: return "auth";
     case State::verifying: return "verifying";
+    case State::waiting_policy: return "waiting for policy";
     case State::closed: return "closed";
   }
   return "unknown";
@@ -132,11 +133,62 @@ ServerSession::ServerSession(const SessionSettings& settings, SessionPolicy& pol
       authenticator_(authenticator),
       tx_(settings.max_message_size) {
   tls_ = client_.tls;  // implicit TLS: secure from the first byte
-  if (auto refusal = policy_.check_connect(client_)) {
-    close_with(*refusal);  // RFC 5321 §3.1: 554 instead of the greeting
+  PendingCheck check;
+  check.stage = PolicyStage::connect;
+  on_decision(std::move(check), policy_.decide_connect(facts()));
+}
+
+void ServerSession::greet() { reply(Reply(220, "", settings_.hostname + " " + settings_.banner_text)); }
+
+void ServerSession::on_decision(PendingCheck check, const Verdict& verdict) {
+  if (verdict.is_pending()) {
+    check.resume_state = state_;
+    pending_check_ = std::move(check);
+    set_state(State::waiting_policy);
     return;
   }
-  reply(Reply(220, "", settings_.hostname + " " + settings_.banner_text));
+  apply_verdict(std::move(check), verdict);
+}
+
+void ServerSession::on_policy_result(const Verdict& verdict) {
+  if (state_ != State::waiting_policy || !pending_check_) return;  // closed meanwhile
+  PendingCheck check = std::move(*pending_check_);
+  pending_check_.reset();
+  set_state(check.resume_state);
+  // A policy must settle; one that answers "pending" again has failed to decide.
+  apply_verdict(std::move(check),
+                verdict.is_pending()
+                    ? Verdict::reject(Reply(451, "4.3.0", "Error: policy check unavailable, try again later"))
+                    : verdict);
+  if (shutdown_after_commit_ && state_ != State::closed && state_ != State::committing) {
+    close_with(Reply(421, "4.3.2", settings_.hostname + " Service shutting down"));
+  }
+}
+
+void ServerSession::apply_verdict(PendingCheck check, const Verdict& verdict) {
+  const bool accepted = verdict.accepted();
+  switch (check.stage) {
+    case PolicyStage::connect:
+      if (!accepted) return close_with(verdict.reply());  // RFC 5321 §3.1: instead of the greeting
+      return greet();
+    case PolicyStage::helo:
+      if (!accepted) return reply(verdict.reply());
+      return accept_helo(std::move(check.helo), check.extended);
+    case PolicyStage::mail_from:
+      if (!accepted) return reply(verdict.reply());
+      return accept_mail(*check.mail);
+    case PolicyStage::rcpt:
+      if (!accepted) return reply(verdict.reply());
+      return accept_rcpt(*check.rcpt);
+    case PolicyStage::message:
+      if (!accepted) {
+        // RFC 5321 §4.2.5: the refusal after the end of data answers the whole message.
+        pending_.reset();
+        committing_id_.clear();
+        return reply(verdict.reply());
+      }
+      return accept_message();
+  }
 }
 
 void ServerSession::set_state(State s) {
@@ -161,6 +213,7 @@ void ServerSession::close_with(const Reply& r) {
   pending_.reset();
   sasl_.reset();
   password_check_.reset();
+  pending_check_.reset();
   set_state(State::closed);
 }
 
@@ -204,6 +257,8 @@ SessionAction ServerSession::poll() {
         return SessionAction::start_tls;
       case State::verifying:
         return SessionAction::verify_password;
+      case State::waiting_policy:
+        return SessionAction::wait_policy;
       case State::auth: {
         std::string line;
         if (!next_line(line)) break;
@@ -353,14 +408,19 @@ Reply ServerSession::ehlo_reply() const {
 }
 
 void ServerSession::handle_helo(const Command& cmd, bool extended) {
-  if (auto refusal = policy_.check_helo(cmd.argument)) {
-    reply(*refusal);
-    return;
-  }
+  PendingCheck check;
+  check.stage = PolicyStage::helo;
+  check.helo = cmd.argument;
+  check.extended = extended;
+  const Verdict v = policy_.decide_helo(facts(), cmd.argument);
+  on_decision(std::move(check), v);
+}
+
+void ServerSession::accept_helo(std::string name, bool extended) {
   tx_.reset();  // RFC 5321 §4.1.4: EHLO/HELO also resets the transaction
   greeted_ = true;
   esmtp_ = extended;
-  helo_name_ = cmd.argument;
+  helo_name_ = std::move(name);
   set_state(State::ready);
   reply(extended ? ehlo_reply() : Reply(250, "", settings_.hostname));
 }
@@ -406,10 +466,15 @@ void ServerSession::handle_mail(const Command& cmd) {
     reply(Reply(553, "5.7.1", "Sender address rejected: not owned by user " + auth_user_));
     return;
   }
-  if (auto refusal = policy_.check_mail_from(*args)) {
-    reply(*refusal);
-    return;
-  }
+  PendingCheck check;
+  check.stage = PolicyStage::mail_from;
+  check.mail = *args;
+  const Verdict v = policy_.decide_mail_from(facts(), *args);
+  on_decision(std::move(check), v);
+}
+
+void ServerSession::accept_mail(const MailFromArgs& args_in) {
+  const MailFromArgs* args = &args_in;
   tx_.reset();
   tx_.has_mail = true;
   Envelope& env = tx_.envelope;
@@ -439,10 +504,15 @@ void ServerSession::handle_rcpt(const Command& cmd) {
     reply(Reply(452, "4.5.3", "Error: too many recipients"));
     return;
   }
-  if (auto refusal = policy_.check_rcpt(*args, tx_.envelope)) {
-    reply(*refusal);
-    return;
-  }
+  PendingCheck check;
+  check.stage = PolicyStage::rcpt;
+  check.rcpt = *args;
+  const Verdict v = policy_.decide_rcpt(facts(), *args, tx_.envelope);
+  on_decision(std::move(check), v);
+}
+
+void ServerSession::accept_rcpt(const RcptToArgs& args_in) {
+  const RcptToArgs* args = &args_in;
   tx_.envelope.recipients.push_back(Recipient{args->path.address(), args->notify, args->orcpt});
   reply(Reply(250, "2.1.5", "Ok"));
 }
@@ -588,8 +658,13 @@ void ServerSession::finish_message(bool from_data) {
   tx_.reset();
   committing_id_ = m.envelope.queue_id;
   pending_ = std::move(m);
-  set_state(State::committing);
+  PendingCheck check;
+  check.stage = PolicyStage::message;
+  const Verdict v = policy_.decide_message(facts(), *pending_);
+  on_decision(std::move(check), v);
 }
+
+void ServerSession::accept_message() { set_state(State::committing); }
 
 Message ServerSession::take_message() {
   SLUICE_ASSERT(state_ == State::committing && pending_.has_value());
@@ -773,6 +848,7 @@ void ServerSession::on_eof() {
   if (state_ == State::closed) return;
   observer_.on_info("client disconnected", "connection closed");
   tx_.reset();
+  pending_check_.reset();
   sasl_.reset();
   password_check_.reset();
   pending_.reset();
@@ -781,7 +857,7 @@ void ServerSession::on_eof() {
 
 void ServerSession::on_shutdown() {
   if (state_ == State::closed) return;
-  if (state_ == State::committing || state_ == State::verifying) {
+  if (state_ == State::committing || state_ == State::verifying || state_ == State::waiting_policy) {
     shutdown_after_commit_ = true;  // answer the message (it may be on disk) or the AUTH first
     return;
   }

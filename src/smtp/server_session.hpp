@@ -94,7 +94,10 @@ struct SessionSettings {
 //                    on_tls_failed(); read nothing in between
 //   verify_password  take_password_check(), Authenticator::verify_password off the event loop,
 //                    on_password_verified() on the session's loop
-enum class SessionAction { need_input, submit, close, start_tls, verify_password };
+//   wait_policy      a SessionPolicy::decide_*() is pending: write the output, call
+//                    SessionPolicy::await_verdict(), then on_policy_result() on the session's
+//                    loop; read nothing in between (pipelined input stays buffered)
+enum class SessionAction { need_input, submit, close, start_tls, verify_password, wait_policy };
 
 // Credentials to check; `password` is secret: never log it, drop it after the check.
 struct PasswordCheck {
@@ -146,6 +149,11 @@ class ServerSession {
   bool secure() const { return tls_.has_value(); }
   const std::string& auth_user() const { return auth_user_; }
 
+  // After wait_policy: the final verdict of the pending decision (accept or reject; a
+  // pending here is taken as 451 4.3.0). The session answers the command that waited (the
+  // greeting for connect) and goes on with buffered input at the next poll().
+  void on_policy_result(const Verdict& verdict);
+
  private:
   // The one state of the session; only set_state() changes it.
   enum class State {
@@ -157,6 +165,7 @@ class ServerSession {
     starting_tls,  // 220 sent for STARTTLS; the driver does the handshake
     auth,        // a 334 was sent; the next line is a SASL response
     verifying,   // the driver checks a password for the SASL exchange
+    waiting_policy,  // a policy decision is pending (pending_check_ says which)
     closed,
   };
   static const char* state_name(State s);
@@ -184,6 +193,13 @@ class ServerSession {
   bool next_line(std::string& line);
   void handle_line(std::string_view line);
   void handle_helo(const Command& cmd, bool extended);
+  // The positive halves of the policy-checked stages, run at once or after the verdict.
+  void greet();
+  void accept_helo(std::string name, bool extended);
+  void accept_mail(const MailFromArgs& args);
+  void accept_rcpt(const RcptToArgs& args);
+  void accept_message();
+  SessionFacts facts() const { return SessionFacts{client_, helo_name_, auth_user_, secure()}; }
   void handle_mail(const Command& cmd);
   void handle_rcpt(const Command& cmd);
   void handle_data();
@@ -237,6 +253,22 @@ class ServerSession {
   std::string auth_user_;               // the login after a successful AUTH
   std::unique_ptr<SaslExchange> sasl_;  // the AUTH exchange in progress
   std::optional<PasswordCheck> password_check_;
+
+  // The decision the session waits for and what it needs to go on afterwards.
+  enum class PolicyStage { connect, helo, mail_from, rcpt, message };
+  struct PendingCheck {
+    PolicyStage stage = PolicyStage::connect;
+    State resume_state = State::connected;  // where the session was when it asked
+    std::string helo;
+    bool extended = false;
+    std::optional<MailFromArgs> mail;
+    std::optional<RcptToArgs> rcpt;
+  };
+  // Applies a final verdict to the stage in `check`.
+  void apply_verdict(PendingCheck check, const Verdict& verdict);
+  // A decide_*() answer: pending parks the session, else apply_verdict at once.
+  void on_decision(PendingCheck check, const Verdict& verdict);
+  std::optional<PendingCheck> pending_check_;
 };
 
 }  // namespace sluice::smtp

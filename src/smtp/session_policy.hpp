@@ -6,11 +6,21 @@
 // the Authenticator that policy/session_authenticator adapts), the protocol log format (log/
 // implements SessionObserver), the session's rules (server_session).
 // RFC 5321 §3.1 (connect-time rejection with 554), §4.1.1.1-4.1.1.3 (the replies a policy may
-// give to HELO/EHLO, MAIL and RCPT); RFC 4954 §4 (AUTH exchange: base64 challenges and
-// responses), RFC 4422 (SASL).
+// give to HELO/EHLO, MAIL and RCPT), §4.1.1.4 and §4.2.5 (a refusal after the end of data);
+// RFC 4954 §4 (AUTH exchange: base64 challenges and responses), RFC 4422 (SASL).
+//
+// Waiting for a decision. Some checks cannot answer at once: a DNSBL lookup at connect,
+// greylisting state in a shared store at RCPT, SPF at MAIL, DKIM/DMARC or a milter at the end
+// of data. Every stage therefore has one asynchronous form, decide_*(), returning a Verdict:
+// accept, reject(reply), or pending. On pending the session stops where it is (input is
+// buffered, nothing is answered) and poll() returns SessionAction::wait_policy; the driver
+// calls await_verdict() once and hands the final verdict to ServerSession::on_policy_result()
+// on the session's own loop. One mechanism for every stage; a policy that never waits
+// overrides only the synchronous check_*() (the decide_*() defaults call them).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,8 +51,43 @@ struct ClientInfo {
   std::optional<TlsInfo> tls;
 };
 
+// The outcome of a policy decision (see the file comment).
+class Verdict {
+ public:
+  enum class Kind { accept, reject, pending };
+
+  static Verdict accept() { return Verdict(Kind::accept, {}); }
+  static Verdict reject(Reply reply) { return Verdict(Kind::reject, std::move(reply)); }
+  static Verdict pending() { return Verdict(Kind::pending, {}); }
+  // A synchronous check's answer: nullopt accepts, a reply refuses.
+  static Verdict from(std::optional<Reply> refusal) {
+    return refusal ? reject(std::move(*refusal)) : accept();
+  }
+
+  Kind kind() const { return kind_; }
+  bool accepted() const { return kind_ == Kind::accept; }
+  bool rejected() const { return kind_ == Kind::reject; }
+  bool is_pending() const { return kind_ == Kind::pending; }
+  // The refusal; meaningful only when rejected().
+  const Reply& reply() const { return reply_; }
+
+ private:
+  Verdict(Kind k, Reply r) : kind_(k), reply_(std::move(r)) {}
+  Kind kind_;
+  Reply reply_;
+};
+
+// What the session knows about its client when it asks for a decision.
+struct SessionFacts {
+  const ClientInfo& client;
+  std::string_view helo;       // the HELO/EHLO name; empty before it
+  std::string_view auth_user;  // the login after AUTH; empty = not authenticated
+  bool secure = false;         // TLS is up
+};
+
 // Each check returns the reply that refuses, or nullopt to let the session give its own
 // positive reply. A refusal is not a protocol error: it does not count toward max_errors.
+// The session asks only the decide_*() forms; their defaults call the check_*() forms.
 class SessionPolicy {
  public:
   virtual ~SessionPolicy() = default;
@@ -56,6 +101,34 @@ class SessionPolicy {
   virtual std::optional<Reply> check_rcpt(const RcptToArgs& args, const Envelope& envelope) = 0;
   // A fresh queue id for a message that is about to be committed.
   virtual std::string new_queue_id() = 0;
+
+  // The asynchronous forms. A reject at connect is sent instead of the greeting and closes;
+  // elsewhere it is the reply to the command. pending: see await_verdict().
+  virtual Verdict decide_connect(const SessionFacts& s) { return Verdict::from(check_connect(s.client)); }
+  virtual Verdict decide_helo(const SessionFacts&, std::string_view helo) {
+    return Verdict::from(check_helo(helo));
+  }
+  virtual Verdict decide_mail_from(const SessionFacts&, const MailFromArgs& args) {
+    return Verdict::from(check_mail_from(args));
+  }
+  virtual Verdict decide_rcpt(const SessionFacts&, const RcptToArgs& args, const Envelope& envelope) {
+    return Verdict::from(check_rcpt(args, envelope));
+  }
+  // The end of data: the complete message (our Received field on top, envelope filled, queue
+  // id minted) before it is committed. It stays in place, owned by the session, until the
+  // verdict; a policy may add header fields at its top (milter, Authentication-Results).
+  // A reject answers the DATA/BDAT LAST and drops the message.
+  virtual Verdict decide_message(const SessionFacts&, Message& message) {
+    (void)message;
+    return Verdict::accept();
+  }
+  // After a decide_*() returned pending, the driver calls this once. `done` runs exactly
+  // once, with accept or reject, on any thread, possibly inside this call; the driver moves
+  // back to the session's loop. The policy must finish by itself (its lookups have their own
+  // deadlines): the driver waits without a timer, and the policy outlives the wait.
+  virtual void await_verdict(std::function<void(Verdict)> done) {
+    done(Verdict::reject(Reply(451, "4.3.0", "Error: policy check unavailable, try again later")));
+  }
 };
 
 // One step of a SASL exchange, as the session acts on it (RFC 4954 §4):
