@@ -116,8 +116,9 @@ asio::awaitable<Result<void>> SmtpChannel::write_all(std::string_view bytes, std
 }
 
 asio::awaitable<Result<TlsSessionInfo>> SmtpChannel::start_tls(const std::string& server_name,
-                                                               std::chrono::milliseconds timeout) {
-  auto info = co_await tls_handshake_client(stream_, server_name, timeout);
+                                                               std::chrono::milliseconds timeout,
+                                                               const TlsPeerIdentity& expected) {
+  auto info = co_await tls_handshake_client(stream_, server_name, timeout, expected);
   if (info) tls_active_ = true;
   co_return info;
 }

@@ -46,8 +46,10 @@ class SmtpChannel {
   asio::awaitable<Result<void>> write_all(std::string_view bytes, std::chrono::milliseconds timeout);
 
   // The TLS handshake (see tls_handshake_client); afterwards reads and writes are encrypted.
+  // The certificate is checked against `expected` and the result reported, never enforced.
   asio::awaitable<Result<TlsSessionInfo>> start_tls(const std::string& server_name,
-                                                    std::chrono::milliseconds timeout);
+                                                    std::chrono::milliseconds timeout,
+                                                    const TlsPeerIdentity& expected = {});
   bool tls_active() const { return tls_active_; }
 
   // "ip:port" (log::format_endpoint); "" before connect.

@@ -35,6 +35,15 @@ std::string server_name_of(const routing::Target& t) {
   return t.host;
 }
 
+// "mx.example.net[192.0.2.1]", or "[192.0.2.1]" for an address literal.
+std::string describe_target(const routing::Target& t) {
+  if (t.host.starts_with('[')) return t.host;
+  return t.host + "[" + t.ip + "]";
+}
+
+// The host as the admin wrote it or the MX record named it.
+std::string describe_host(const routing::Target& t) { return t.host.empty() ? "[" + t.ip + "]" : t.host; }
+
 class Batch {
  public:
   Batch(SmtpDeliveryContext& ctx, const config::SendConnector& connector, std::vector<DeliveryJob>& jobs)
@@ -62,6 +71,7 @@ class Batch {
   std::vector<DeliveryJob>& jobs_;
   std::vector<bool> done_;
   std::optional<std::pair<std::string, std::string>> auth_;
+  std::shared_ptr<const CaStore> ca_store_;  // the connector's ca_file, for tls = "verify"
   BatchResult result_;
 };
 
@@ -126,6 +136,20 @@ asio::awaitable<BatchResult> Batch::run(const routing::TargetList& targets) {
       co_return std::move(result_);
     }
     auth_.emplace(connector_.auth->username, std::move(*password));
+  }
+
+  if (connector_.tls == config::TlsMode::verify && !connector_.ca_file.empty()) {
+    auto store = CaStore::load(connector_.ca_file);
+    if (!store) {
+      // Local configuration again: wait for the admin rather than deliver unverified.
+      Outcome o = classify_reply(Reply(451, "4.7.5", "Cannot verify certificates: " + store.error().context),
+                                 "STARTTLS");
+      o.scope = Scope::queue;
+      result_.attempt.session_failure = o;
+      fill_remaining(o);
+      co_return std::move(result_);
+    }
+    ca_store_ = std::move(*store);
   }
 
   std::set<std::string> hosts_tried;
@@ -219,6 +243,10 @@ asio::awaitable<ConnectionResult> Batch::connection(const routing::Target& targe
   settings.data_end_timeout = ctx_.timeouts.data_end;
   smtp::ClientSession session(settings, &observer);
 
+  const bool tls_required =
+      connector_.tls == config::TlsMode::required || connector_.tls == config::TlsMode::verify;
+  // Set when the connector's TLS policy ended the session: replaces the session's wording.
+  std::optional<Reply> tls_policy_failure;
   std::optional<size_t> in_flight;  // the job handed to send_message()
   std::string why = "session closed";
   std::array<char, kReadChunk> buffer;
@@ -235,11 +263,25 @@ asio::awaitable<ConnectionResult> Batch::connection(const routing::Target& targe
       continue;
     }
     if (action == smtp::ClientAction::start_tls) {
-      Result<TlsSessionInfo> tls = co_await channel.start_tls(server_name_of(target), ctx_.timeouts.tls_handshake);
+      const TlsPeerIdentity expected{server_name_of(target), target.ip, ca_store_.get()};
+      Result<TlsSessionInfo> tls =
+          co_await channel.start_tls(server_name_of(target), ctx_.timeouts.tls_handshake, expected);
       if (tls) {
         out.report.tls = tls->summary();
+        out.report.tls_version = tls->version;
+        out.report.tls_cipher = tls->cipher;
+        out.report.tls_verified = tls->verification();
         observer.on_info(tls->summary(), "TLS negotiation succeeded");
-        session.on_tls_started();
+        if (connector_.tls == config::TlsMode::verify && !tls->verified()) {
+          // Nothing was sent over the connection yet; no mail and no credentials go to a
+          // server we cannot authenticate. 421 X.7.5 as for a failed handshake: another
+          // MX host may present a good certificate.
+          observer.on_info(tls->verify_error, "TLS certificate check failed");
+          tls_policy_failure = Reply(421, "4.7.5", tls->verify_error + " (" + describe_target(target) + ")");
+          session.on_tls_failed(tls->verify_error);
+        } else {
+          session.on_tls_started();
+        }
       } else {
         observer.on_info(tls.error().context, "TLS negotiation failed");
         out.tls_handshake_failed = true;
@@ -293,9 +335,14 @@ asio::awaitable<ConnectionResult> Batch::connection(const routing::Target& targe
     record(*in_flight, {}, session.session_failure() ? &*session.session_failure() : nullptr);
   }
   if (const auto& failure = session.session_failure()) {
-    out.failure = classify_reply(failure->reply, failure->stage);
+    if (!tls_policy_failure && tls_required && failure->stage == "STARTTLS" && failure->reply.enhanced() == "4.7.4") {
+      // The session's own refusal to go on without TLS: say it with the name the admin
+      // knows (the MX or smart host), not the greeting's.
+      tls_policy_failure = Reply(421, "4.7.4", "TLS required but " + describe_host(target) + " did not offer STARTTLS");
+    }
+    out.failure = classify_reply(tls_policy_failure ? *tls_policy_failure : failure->reply, failure->stage);
     if (out.report.messages == 0) out.report.session_failure = out.failure;
-    if (why == "session closed") why = failure->reply.text();
+    if (why == "session closed") why = out.failure->reply.text();
   }
   observer.on_disconnect(why);
   finish();

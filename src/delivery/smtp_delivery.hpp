@@ -4,13 +4,18 @@
 // 5xx greeting, a refused EHLO, a failed TLS handshake or AUTH; at most
 // max_hosts_per_attempt hosts), reuse of one connection for several messages (up to
 // max_messages_per_connection), opportunistic STARTTLS with a plaintext retry of the same
-// host when the handshake fails (as Postfix does at security level "may"), AUTH with the
+// host when the handshake fails (as Postfix does at security level "may"), the connector's
+// TLS policy (`required`: no plaintext ever; `verify`: also a trusted chain — system CAs or
+// ca_file — and the target's name, smart host or MX host, in the certificate; failures
+// worded as the queue's LastError shows them, e.g. "TLS required but mx.example.net did not
+// offer STARTTLS", "certificate verify failed: self-signed certificate"), AUTH with the
 // connector's password_file, the SEND protocol log of every connection, per-phase deadlines.
 // Not: the SMTP dialog itself (smtp::ClientSession), what a reply means for the mail
 // (delivery/outcome: classify_*), which targets exist (routing/), retries, queues, spool
 // updates and tracking (queue/), concurrency and rate limits per next hop (queue/).
 // RFC 5321 §5.1 (try the next address after a failure), §4.5.3.2 (timeouts), §3.8 (421),
-// RFC 3207 (STARTTLS), RFC 7435 (opportunistic security), RFC 4954 (AUTH).
+// RFC 3207 (STARTTLS), RFC 7435 (opportunistic security), RFC 4954 (AUTH), RFC 7817 §3 and
+// RFC 6125 §6 (which name a certificate must carry).
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -72,6 +77,9 @@ struct AttemptReport {
   std::string remote_host, remote_ip;
   uint16_t port = 0;
   std::string tls;  // "TLSv1.3 TLS_AES_256_GCM_SHA384", "" for plaintext or no connection
+  // The same, apart, for the tracking log's tls-version, tls-cipher and tls-verified
+  // ("verified" or "unverified: <what failed>", see TlsSessionInfo); "" without TLS.
+  std::string tls_version, tls_cipher, tls_verified;
   std::chrono::milliseconds latency{0};  // connect to the last reply of the connection
   // Set when no message of the batch could be tried on any target: the queue's LastError
   // and the reason the queue goes to Retry. Every recipient then carries this outcome too.
