@@ -34,6 +34,10 @@ std::string TrackingLog::format(SystemTime at, const TrackingEvent& e) const {
   j["related-recipient-address"] = e.related_recipient;
   j["sender-address"] = e.sender;
   j["return-path"] = e.return_path;
+  j["tls-version"] = e.tls_version;
+  j["tls-cipher"] = e.tls_cipher;
+  j["tls-verified"] = e.tls_verified;
+  j["auth-user"] = e.auth_user;
   j["schema-version"] = kSchemaVersion;
   // error_handler_t::replace: invalid UTF-8 from a peer must not throw (dump's default) nor
   // break the line; control characters are escaped by dump, so a record is always one line.

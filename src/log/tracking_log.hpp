@@ -27,7 +27,15 @@
 //   related-recipient-address  string, the original address before alias expansion
 //   sender-address             string, the envelope sender
 //   return-path                string, "<>" for the null sender
+//   tls-version                string, the TLS version of the connection the event is about
+//                              ("TLSv1.3"); "" for plaintext (sluice's own addition)
+//   tls-cipher                 string, its cipher ("TLS_AES_256_GCM_SHA384")
+//   tls-verified               string, outbound only: "verified" (chain and name checked),
+//                              "unverified: <why>" ("unverified: certificate verify
+//                              failed: self-signed certificate"); "" without TLS
+//   auth-user                  string, the authenticated submitter (SMTP AUTH), "" if none
 //   schema-version             number, 1; a change of meaning or type of a key bumps it
+//                              (new keys do not: readers ignore keys they do not know)
 // Empty strings stand for "not known / not applicable". Strings that are not valid UTF-8 are
 // written with U+FFFD for the bad bytes (peers send anything; the log must stay valid JSON).
 // The message subject is never logged (privacy).
@@ -47,7 +55,7 @@ namespace sluice::log {
 struct TrackingEvent {
   std::string event_id, source, queue_id, message_id, sender, recipient, recipient_status,
       client_ip, client_hostname, server_ip, connector, related_recipient, source_context,
-      return_path;
+      return_path, tls_version, tls_cipher, tls_verified, auth_user;
   uint64_t total_bytes = 0;
   uint32_t recipient_count = 0;
 };

@@ -72,6 +72,7 @@ class SpoolSink final : public net::MessageSink {
     e.message_id = m.envelope.message_id;
     e.sender = m.envelope.mail_from;
     e.return_path = m.envelope.mail_from;
+    e.auth_user = m.envelope.auth_user;  // the authenticated submitter (SMTP AUTH), "" if none
     e.recipient_status = "250 2.0.0 Ok: queued as " + m.envelope.queue_id;
     e.total_bytes = m.content.size();
     e.recipient_count = static_cast<uint32_t>(m.envelope.recipients.size());

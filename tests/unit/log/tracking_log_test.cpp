@@ -36,6 +36,9 @@ TrackingEvent receive_event(std::string recipient) {
   e.return_path = "alice@client.example.test";
   e.total_bytes = 4242;
   e.recipient_count = 2;
+  e.tls_version = "TLSv1.3";
+  e.tls_cipher = "TLS_AES_256_GCM_SHA384";
+  e.auth_user = "alice";
   return e;
 }
 
@@ -70,6 +73,7 @@ TEST_F(TrackingLogTest, OneJsonObjectPerRecipientWithExchangeFieldNames) {
                            "event-id", "internal-message-id", "message-id", "recipient-address",
                            "recipient-status", "total-bytes", "recipient-count",
                            "related-recipient-address", "sender-address", "return-path",
+                           "tls-version", "tls-cipher", "tls-verified", "auth-user",
                            "schema-version"}));
   EXPECT_EQ(j["date-time"], "2024-03-09T14:30:00.125Z");
   EXPECT_EQ(j["client-ip"], "192.0.2.7");
@@ -89,6 +93,10 @@ TEST_F(TrackingLogTest, OneJsonObjectPerRecipientWithExchangeFieldNames) {
   EXPECT_EQ(j["related-recipient-address"], "postmaster@example.test");
   EXPECT_EQ(j["sender-address"], "alice@client.example.test");
   EXPECT_EQ(j["return-path"], "alice@client.example.test");
+  EXPECT_EQ(j["tls-version"], "TLSv1.3");
+  EXPECT_EQ(j["tls-cipher"], "TLS_AES_256_GCM_SHA384");
+  EXPECT_EQ(j["tls-verified"], "");  // inbound: the client sent no certificate to check
+  EXPECT_EQ(j["auth-user"], "alice");
   EXPECT_EQ(j["schema-version"], TrackingLog::kSchemaVersion);
   EXPECT_FALSE(j.contains("message-subject"));
   EXPECT_EQ(nlohmann::json::parse(lines[1])["recipient-address"], "carol@example.test");
@@ -105,6 +113,20 @@ TEST_F(TrackingLogTest, NullSenderAndDefaults) {
   EXPECT_EQ(j["sender-address"], "");
   EXPECT_EQ(j["total-bytes"], 0);
   EXPECT_EQ(j["recipient-count"], 0);
+  EXPECT_EQ(j["tls-version"], "");
+  EXPECT_EQ(j["tls-cipher"], "");
+  EXPECT_EQ(j["tls-verified"], "");
+  EXPECT_EQ(j["auth-user"], "");
+}
+
+TEST_F(TrackingLogTest, OutboundVerificationResultIsKeptVerbatim) {
+  TrackingLog log(dir_, "mx1", clock_);
+  TrackingEvent e;
+  e.event_id = "DEFER";
+  e.tls_version = "TLSv1.3";
+  e.tls_verified = "unverified: certificate verify failed: self-signed certificate";
+  const auto j = nlohmann::json::parse(log.format(clock_.now(), e));
+  EXPECT_EQ(j["tls-verified"], "unverified: certificate verify failed: self-signed certificate");
 }
 
 TEST_F(TrackingLogTest, HostileStringsStayOneValidLine) {
