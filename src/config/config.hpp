@@ -136,6 +136,15 @@ struct AdminSettings {
   bool token_file_explicit = false;
 };
 
+// [[dkim]]: sign outbound mail of `domain` (and its subdomains) with DKIM (auth/dkim_signer).
+// RFC 6376 §3.6.2.1: the public key is published at <selector>._domainkey.<domain>.
+struct DkimSigning {
+  std::string domain;     // lower case
+  std::string selector;
+  std::string key_file;   // PEM private key, 0600 (written by `sluice dkim keygen`)
+  std::string algorithm = "rsa-sha256";  // or "ed25519-sha256" (RFC 8463)
+};
+
 struct Config {
   Server server;
   std::vector<AcceptedDomain> accepted_domains;
@@ -146,6 +155,7 @@ struct Config {
   QueueSettings queue;
   std::vector<SendConnector> send_connectors;  // none = non-local mail waits in Unreachable
   AdminSettings admin;
+  std::vector<DkimSigning> dkim;  // [[dkim]], one per signing domain and selector
   std::string source;  // the file (or name) it was loaded from
 
   // Case-insensitive (RFC 5321 §2.4: domains are not case sensitive).

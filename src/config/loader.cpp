@@ -29,7 +29,7 @@ using namespace std::string_view_literals;
 
 constexpr std::array kTopKeys{"server"sv, "accepted_domain"sv, "local_delivery"sv, "user"sv,
                               "receive_connector"sv, "dns"sv, "queue"sv, "send_connector"sv,
-                              "admin"sv};
+                              "admin"sv, "dkim"sv};
 constexpr std::array kServerKeys{"hostname"sv, "data_dir"sv, "threads"sv, "users_file"sv};
 constexpr std::array kDomainKeys{"name"sv};
 constexpr std::array kLocalDeliveryKeys{"maildir_root"sv, "aliases"sv};
@@ -52,13 +52,14 @@ constexpr std::array kSendConnectorKeys{
     "ca_file"sv,        "allow_plaintext_auth"sv, "connect_timeout"sv, "max_hosts_per_attempt"sv,
     "protocol_log"sv};
 constexpr std::array kAdminKeys{"listen"sv, "enabled"sv, "token_file"sv};
+constexpr std::array kDkimKeys{"domain"sv, "selector"sv, "key_file"sv, "algorithm"sv};
 constexpr std::array kSendAuthKeys{"username"sv, "password_file"sv};
 
 struct Section {
   std::string_view title;  // as written in the file: "[server]", "[[user]]"
   std::span<const std::string_view> keys;
 };
-const std::array<Section, 9> kSections{{{"[server]", kServerKeys},
+const std::array<Section, 10> kSections{{{"[server]", kServerKeys},
                                         {"[[accepted_domain]]", kDomainKeys},
                                         {"[local_delivery]", kLocalDeliveryKeys},
                                         {"[[user]]", kUserKeys},
@@ -66,7 +67,8 @@ const std::array<Section, 9> kSections{{{"[server]", kServerKeys},
                                         {"[dns]", kDnsKeys},
                                         {"[queue]", kQueueKeys},
                                         {"[[send_connector]]", kSendConnectorKeys},
-                                        {"[admin]", kAdminKeys}}};
+                                        {"[admin]", kAdminKeys},
+                                        {"[[dkim]]", kDkimKeys}}};
 
 constexpr unsigned kMaxThreads = 1024;
 
@@ -154,6 +156,7 @@ class Loader {
     load_queue(root);
     load_send_connectors(root);
     load_admin(root);
+    load_dkim(root);
     return finish();
   }
 
@@ -204,7 +207,7 @@ class Loader {
         }
       } else {
         message += " (known sections: [server], [[accepted_domain]], [local_delivery], [[user]], "
-                   "[[receive_connector]], [dns], [queue], [[send_connector]], [admin])";
+                   "[[receive_connector]], [dns], [queue], [[send_connector]], [admin], [[dkim]])";
       }
       (void)value;
       error(key.source(), std::move(message));
@@ -750,6 +753,46 @@ class Loader {
     }
     // The token is state, so it lives under data_dir unless written.
     if (!a.token_file_explicit) a.token_file = (std::filesystem::path(config_.server.data_dir) / "admin.token").string();
+  }
+
+  // [[dkim]]: the key file is read by the daemon (auth/dkim_signer), which says what is wrong
+  // with it; here only the shape is checked.
+  void load_dkim(const toml::table& root) {
+    std::map<std::string, int> seen;
+    for (const toml::table* t : array_section(root, "dkim")) {
+      check_keys(*t, kDkimKeys, "[[dkim]]");
+      DkimSigning d;
+      bool complete = true;
+      for (auto [key, out] : {std::pair<std::string_view, std::string*>{"domain", &d.domain},
+                              {"selector", &d.selector}, {"key_file", &d.key_file}}) {
+        if (!t->get(key)) {
+          error(t->source(), "[[dkim]] needs '" + std::string(key) + "'" +
+                                 (key == "key_file" ? " (create one with: sluice dkim keygen --domain D --selector S)" : ""));
+          complete = false;
+        } else if (!read_string(*t, key, *out)) {
+          complete = false;
+        }
+      }
+      d.domain = lower(d.domain);
+      if (read_string(*t, "algorithm", d.algorithm)) {
+        const std::string a = lower(d.algorithm);
+        if (a == "rsa" || a == "rsa-sha256") d.algorithm = "rsa-sha256";
+        else if (a == "ed25519" || a == "ed25519-sha256") d.algorithm = "ed25519-sha256";
+        else {
+          error(t->get("algorithm")->source(), "'algorithm' must be \"rsa-sha256\" or \"ed25519-sha256\" "
+                                               "(rsa-sha1 is not allowed: RFC 8301)");
+          complete = false;
+        }
+      }
+      if (!complete) continue;
+      const auto& where = t->source();
+      if (auto [it, inserted] = seen.emplace(d.selector + "._domainkey." + d.domain, int(where.begin.line)); !inserted) {
+        error(where, "[[dkim]] for domain '" + d.domain + "' with selector '" + d.selector +
+                         "' is already defined on line " + std::to_string(it->second));
+        continue;
+      }
+      config_.dkim.push_back(std::move(d));
+    }
   }
 
   void load_queue(const toml::table& root) {
