@@ -36,9 +36,12 @@ std::string strip_dot(std::string s) {
 
 // §4.3: a domain that is not a multi-label name with labels of 1..63 octets cannot have a
 // record: the result is none.
+// Address literals ("[192.0.2.1]") and bare addresses are not domains either.
 bool valid_identity_domain(const std::string& domain) {
   std::string d = strip_dot(domain);
   if (d.empty() || d.size() > 253 || d.find('.') == std::string::npos) return false;
+  if (d.front() == '[') return false;
+  if (d.find_first_not_of("0123456789", d.rfind('.') + 1) == std::string::npos) return false;
   size_t start = 0;
   while (true) {
     size_t dot = d.find('.', start);
