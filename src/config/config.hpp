@@ -17,6 +17,7 @@
 #include "config/ip_range.hpp"
 #include "config/listen_address.hpp"
 #include "config/send_connector.hpp"
+#include "config/protection.hpp"
 #include "config/tls_settings.hpp"
 
 namespace sluice::config {
@@ -156,6 +157,7 @@ struct Config {
   std::vector<SendConnector> send_connectors;  // none = non-local mail waits in Unreachable
   AdminSettings admin;
   std::vector<DkimSigning> dkim;  // [[dkim]], one per signing domain and selector
+  Protection protection;          // [[dnsbl]], [protection], [greylist], [[rate_limit]]
   std::string source;  // the file (or name) it was loaded from
 
   // Case-insensitive (RFC 5321 §2.4: domains are not case sensitive).

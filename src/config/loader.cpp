@@ -29,7 +29,15 @@ using namespace std::string_view_literals;
 
 constexpr std::array kTopKeys{"server"sv, "accepted_domain"sv, "local_delivery"sv, "user"sv,
                               "receive_connector"sv, "dns"sv, "queue"sv, "send_connector"sv,
-                              "admin"sv, "dkim"sv};
+                              "admin"sv, "dkim"sv, "dnsbl"sv, "protection"sv, "greylist"sv,
+                              "rate_limit"sv};
+constexpr std::array kDnsblKeys{"zone"sv, "type"sv, "codes"sv, "only_codes"sv, "action"sv, "connectors"sv,
+                                "actions"sv};
+constexpr std::array kProtectionKeys{"allowlist"sv, "require_reverse_dns"sv, "require_fcrdns"sv};
+constexpr std::array kGreylistKeys{"enabled"sv, "delay"sv, "lifetime"sv, "pass_for"sv, "connectors"sv};
+constexpr std::array kRateLimitKeys{"connector"sv, "connections_per_minute_per_ip"sv, "messages_per_minute_per_ip"sv,
+                                    "messages_per_minute_per_sender"sv, "messages_per_minute_per_user"sv,
+                                    "recipients_per_message"sv};
 constexpr std::array kServerKeys{"hostname"sv, "data_dir"sv, "threads"sv, "users_file"sv};
 constexpr std::array kDomainKeys{"name"sv};
 constexpr std::array kLocalDeliveryKeys{"maildir_root"sv, "aliases"sv};
@@ -157,6 +165,7 @@ class Loader {
     load_send_connectors(root);
     load_admin(root);
     load_dkim(root);
+    load_protection(root);
     return finish();
   }
 
@@ -207,7 +216,7 @@ class Loader {
         }
       } else {
         message += " (known sections: [server], [[accepted_domain]], [local_delivery], [[user]], "
-                   "[[receive_connector]], [dns], [queue], [[send_connector]], [admin], [[dkim]])";
+                   "[[receive_connector]], [dns], [queue], [[send_connector]], [admin], [[dkim]], [[dnsbl]], [protection], [greylist], [[rate_limit]])";
       }
       (void)value;
       error(key.source(), std::move(message));
@@ -757,6 +766,140 @@ class Loader {
 
   // [[dkim]]: the key file is read by the daemon (auth/dkim_signer), which says what is wrong
   // with it; here only the shape is checked.
+  // [[dnsbl]], [protection], [greylist], [[rate_limit]] (issue 8; policy/ applies them).
+  std::optional<DnsblAction> dnsbl_action(const toml::node& node, std::string_view key) {
+    const auto* v = node.as_string();
+    const std::string a = v ? lower(v->get()) : "";
+    if (a == "connect") return DnsblAction::connect;
+    if (a == "rcpt") return DnsblAction::rcpt;
+    if (a == "record") return DnsblAction::record;
+    error(node.source(), "'" + std::string(key) + "' must be \"connect\" (refuse the connection), \"rcpt\" (refuse "
+                         "recipients) or \"record\" (only record the listing)");
+    return std::nullopt;
+  }
+
+  void load_protection(const toml::table& root) {
+    Protection& p = config_.protection;
+    std::map<std::string, int> zones_seen;
+    for (const toml::table* t : array_section(root, "dnsbl")) {
+      check_keys(*t, kDnsblKeys, "[[dnsbl]]");
+      DnsblZone z;
+      if (!t->get("zone")) {
+        error(t->source(), "[[dnsbl]] needs 'zone', e.g. zone = \"zen.spamhaus.org\"");
+        continue;
+      }
+      if (!read_string(*t, "zone", z.zone)) continue;
+      z.zone = lower(z.zone);
+      while (!z.zone.empty() && z.zone.back() == '.') z.zone.pop_back();
+      if (auto why = check_domain_name(z.zone); !why.empty()) {
+        error(t->get("zone")->source(), "'zone': " + why);
+        continue;
+      }
+      std::string type = "block";
+      if (read_string(*t, "type", type)) {
+        type = lower(type);
+        if (type != "block" && type != "allow") {
+          error(t->get("type")->source(), "'type' must be \"block\" (a blocklist) or \"allow\" (an allowlist, DNSWL)");
+          continue;
+        }
+      }
+      z.allow = type == "allow";
+      if (const toml::node* node = t->get("codes")) {
+        if (const toml::table* codes = node->as_table()) {
+          for (auto&& [code, meaning] : *codes) {
+            auto ip = IpAddress::parse(code.str());
+            if (!ip || ip->family != IpFamily::v4 || ip->bytes[0] != 127) {
+              error(code.source(), "'codes': '" + std::string(code.str()) +
+                                       "' is not a blocklist answer; answers are 127.0.0.x addresses (RFC 5782)");
+              continue;
+            }
+            if (auto* m = meaning.as_string()) z.codes[std::string(code.str())] = m->get();
+            else error(meaning.source(), "'codes': the meaning of " + std::string(code.str()) + " must be a string");
+          }
+        } else {
+          error(node->source(), "'codes' must be a table, e.g. codes = { \"127.0.0.2\" = \"spam source\" }");
+        }
+      }
+      read_bool(*t, "only_codes", z.only_codes);
+      if (z.only_codes && z.codes.empty()) {
+        error(t->get("only_codes")->source(), "'only_codes' = true needs 'codes': without them nothing would ever be listed");
+      }
+      if (const toml::node* node = t->get("action")) {
+        if (auto a = dnsbl_action(*node, "action")) z.action = *a;
+      }
+      for (auto* v : read_string_array(*t, "connectors")) z.connectors.push_back(v->get());
+      if (const toml::node* node = t->get("actions")) {
+        if (const toml::table* actions = node->as_table()) {
+          for (auto&& [name, action] : *actions)
+            if (auto a = dnsbl_action(action, "actions")) z.actions[std::string(name.str())] = *a;
+        } else {
+          error(node->source(), "'actions' must be a table of connector names, e.g. actions = { \"Default Frontend\" = \"rcpt\" }");
+        }
+      }
+      const auto& where = t->source();
+      if (auto [it, inserted] = zones_seen.emplace(z.zone, int(where.begin.line)); !inserted) {
+        error(where, "[[dnsbl]] zone '" + z.zone + "' is already defined on line " + std::to_string(it->second));
+        continue;
+      }
+      p.dnsbl.push_back(std::move(z));
+    }
+    if (const toml::table* t = table_section(root, "protection")) {
+      check_keys(*t, kProtectionKeys, "[protection]");
+      for (auto* v : read_string_array(*t, "allowlist")) {
+        auto r = IpRange::parse(v->get());
+        if (!r) error(v->source(), "'allowlist': " + r.error().context);
+        else p.settings.allowlist.push_back(*r);
+      }
+      read_bool(*t, "require_reverse_dns", p.settings.require_reverse_dns);
+      read_bool(*t, "require_fcrdns", p.settings.require_fcrdns);
+    }
+    if (const toml::table* t = table_section(root, "greylist")) {
+      check_keys(*t, kGreylistKeys, "[greylist]");
+      GreylistSettings& g = p.greylist;
+      g.enabled = true;  // writing the section turns it on; enabled = false keeps the values
+      read_bool(*t, "enabled", g.enabled);
+      read_duration(*t, "delay", g.delay);
+      read_duration(*t, "lifetime", g.lifetime);
+      read_duration(*t, "pass_for", g.pass_for);
+      for (auto* v : read_string_array(*t, "connectors")) g.connectors.push_back(v->get());
+      if (g.lifetime <= g.delay) {
+        error(t->source(), "[greylist] lifetime (" + format_duration(g.lifetime) + ") must be longer than delay (" +
+                               format_duration(g.delay) + "), or no retry could ever pass");
+      }
+    }
+    for (const toml::table* t : array_section(root, "rate_limit")) {
+      check_keys(*t, kRateLimitKeys, "[[rate_limit]]");
+      RateLimitSettings r;
+      if (!t->get("connector")) {
+        error(t->source(), "[[rate_limit]] needs 'connector', the name of a [[receive_connector]]");
+        continue;
+      }
+      if (!read_string(*t, "connector", r.connector)) continue;
+      const unsigned kMax = 1000000;
+      read_unsigned(*t, "connections_per_minute_per_ip", r.connections_per_minute_per_ip, 0, kMax);
+      read_unsigned(*t, "messages_per_minute_per_ip", r.messages_per_minute_per_ip, 0, kMax);
+      read_unsigned(*t, "messages_per_minute_per_sender", r.messages_per_minute_per_sender, 0, kMax);
+      read_unsigned(*t, "messages_per_minute_per_user", r.messages_per_minute_per_user, 0, kMax);
+      read_unsigned(*t, "recipients_per_message", r.recipients_per_message, 0, kMax);
+      if (p.rate_limit_for(r.connector)) {
+        error(t->source(), "[[rate_limit]] for connector '" + r.connector + "' is already defined");
+        continue;
+      }
+      p.rate_limits.push_back(std::move(r));
+    }
+    // Names must match a connector: a typo would silently protect nothing.
+    auto check_connector = [&](const std::string& name, std::string_view where) {
+      if (!config_.find_connector(name))
+        error_file(std::string(where) + ": no [[receive_connector]] is named '" + name + "'");
+    };
+    for (const auto& z : p.dnsbl) {
+      for (const auto& c : z.connectors) check_connector(c, "[[dnsbl]] " + z.zone + " connectors");
+      for (const auto& [c, a] : z.actions) check_connector(c, "[[dnsbl]] " + z.zone + " actions");
+    }
+    for (const auto& c : p.greylist.connectors) check_connector(c, "[greylist] connectors");
+    for (const auto& r : p.rate_limits) check_connector(r.connector, "[[rate_limit]]");
+  }
+
   void load_dkim(const toml::table& root) {
     std::map<std::string, int> seen;
     for (const toml::table* t : array_section(root, "dkim")) {
