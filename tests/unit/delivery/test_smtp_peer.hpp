@@ -1,6 +1,7 @@
 // tests/unit/delivery/test_smtp_peer.hpp: a small SMTP server for the transport's tests, run
 // as coroutines on the test's own io_context (no threads, no sleeps): greeting, EHLO with
-// chosen extensions, STARTTLS with a self-signed certificate made in memory, AUTH PLAIN,
+// chosen extensions, STARTTLS with a self-signed certificate made in memory (or one the test
+// gives), AUTH PLAIN,
 // per-recipient replies, a reply to the end of DATA, silence (for timeouts). It records each
 // connection, each command line and each message it accepted.
 // Not a conformance test of anything: just enough SMTP for smtp_delivery to talk to.
@@ -77,6 +78,12 @@ class TestPeer {
  public:
   TestPeer(asio::io_context& io, std::string ip, PeerBehaviour b)
       : io_(io), behaviour_(std::move(b)), tls_(make_server_tls_context()),
+        acceptor_(io, tcp::endpoint(asio::ip::make_address(ip), 0)) {
+    asio::co_spawn(io_, accept_loop(), asio::detached);
+  }
+  // The same with the server's certificate chosen by the test (tls_verify_test.cpp).
+  TestPeer(asio::io_context& io, std::string ip, PeerBehaviour b, asio::ssl::context tls)
+      : io_(io), behaviour_(std::move(b)), tls_(std::move(tls)),
         acceptor_(io, tcp::endpoint(asio::ip::make_address(ip), 0)) {
     asio::co_spawn(io_, accept_loop(), asio::detached);
   }
