@@ -1,6 +1,7 @@
 // tests/unit/auth/spf_record_test.cpp: the SPF record grammar (RFC 7208 §4.5, §4.6, §5, §6, §12).
 #include <gtest/gtest.h>
 
+#include "auth/spf_macro.hpp"
 #include "auth/spf_record.hpp"
 
 namespace sluice::auth {
@@ -84,6 +85,48 @@ TEST(SpfRecord, DomainEndRules) {
   EXPECT_TRUE(parse_spf_record("v=spf1 exists:%{i}.%{d}").has_value());
   // "a:foo:bar/baz.example.com": the slash is part of the domain, not a prefix length.
   EXPECT_TRUE(parse_spf_record("v=spf1 a:foo:bar/baz.example.com").has_value());
+}
+
+}  // namespace
+}  // namespace sluice::auth
+
+namespace sluice::auth {
+namespace {
+
+// Records assembled from SPF-ish fragments (fixed seed, bounded): the parser and the macro
+// expander either accept or say why, and never crash (this binary runs under ASan/UBSan).
+TEST(SpfRecord, ArbitraryRecordsParseOrExplain) {
+  const char* pieces[] = {"v=spf1", " ", "a", "mx", "ptr", "ip4:", "ip6:", "include:", "exists:", "all",
+                          "redirect=", "exp=", "/", "//", "24", "0", "129", "%{", "}", "%%", "%-", "%_",
+                          "d", "i", "r", "5", ".", "-", "+", "~", "?", ":", "=", "example.com", "::1",
+                          "192.0.2.1", "%{ir}", "\t", "\x80"};
+  const size_t n = sizeof(pieces) / sizeof(pieces[0]);
+  uint32_t state = 12345;
+  auto next = [&] {
+    state = state * 1103515245u + 12345u;
+    return (state >> 16) % n;
+  };
+  SpfMacroContext ctx;
+  ctx.local_part = "user";
+  ctx.sender_domain = ctx.domain = "example.com";
+  ctx.client_ip = "2001:db8::1";
+  int accepted = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string rec = "v=spf1 ";
+    for (int k = 0; k < 12; ++k) rec += pieces[next()];
+    auto r = parse_spf_record(rec);
+    if (r) {
+      ++accepted;
+      for (auto& m : r->mechanisms) {
+        if (!m.domain_spec.empty()) {
+          EXPECT_TRUE(expand_spf_macros(m.domain_spec, ctx, SpfMacroUse::domain).has_value()) << rec;
+        }
+      }
+    } else {
+      EXPECT_FALSE(r.error().context.empty()) << rec;
+    }
+  }
+  EXPECT_GT(accepted, 0);
 }
 
 }  // namespace
