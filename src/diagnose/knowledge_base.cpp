@@ -421,12 +421,20 @@ const KnowledgeBase& KnowledgeBase::builtin() {
 
 Explanation KnowledgeBase::explain(std::string_view reply_or_error) const {
   Explanation e;
-  e.input = one_line(reply_or_error);
   const Parsed p = parse_input(reply_or_error);
+  // A multi-line reply is shown once, without the per-line prefixes; one line as given.
+  const std::string_view t = trim(reply_or_error);
+  if (t.find('\n') != std::string_view::npos && p.code != 0) {
+    e.input = std::to_string(p.code) + (p.status.empty() ? "" : " " + p.status) + " " + p.text;
+  } else {
+    e.input = one_line(reply_or_error);
+  }
   e.code = p.code;
   e.status = p.status;
   e.text = p.text;
-  const std::string haystack = lower(e.input);
+  // Texts are matched against the reply's words with the per-line "550-5.7.26" prefixes
+  // removed, so a phrase broken over two reply lines still matches.
+  const std::string haystack = lower(p.text);
 
   const Entry* best = nullptr;
   int best_score = -1;
