@@ -100,6 +100,7 @@ std::string canon_header(DkimCanon c, const DkimHeaderField& field) {
   // relaxed (§3.4.2): lower-case name, unfold, collapse WSP, no WSP around the colon or at the end.
   std::string lowered;
   for (char ch : field.name) lowered += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  while (!lowered.empty() && is_wsp(lowered.back())) lowered.pop_back();
   size_t colon = field.raw.find(':');
   std::string value = colon == std::string::npos ? std::string() : field.raw.substr(colon + 1);
   std::string unfolded;
