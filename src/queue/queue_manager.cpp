@@ -96,6 +96,8 @@ struct QueueManager::Entry {
   std::set<std::string> delivered_targets;
   int64_t retry_notices_us = 0;  // a DSN could not be written: try again then
   bool removed = false;
+  bool suspended = false;             // by an administrator (admin API)
+  std::deque<AttemptInfo> attempts;   // the last kMaxAttempts, for the admin views
 
   bool any_busy() const { return std::any_of(busy.begin(), busy.end(), [](char b) { return b != 0; }); }
 };
@@ -112,6 +114,7 @@ struct QueueManager::Hop {
   std::deque<int64_t> started;  // message starts within the rate window (max_message_rate)
   std::deque<int64_t> incoming, outgoing;  // the last minute, for the rates
   std::set<std::string> members;           // message ids with a recipient routed here
+  bool suspended = false;  // by an administrator; kept apart from `status`, which attempts rewrite
 };
 
 struct QueueManager::LocalJob {
@@ -368,6 +371,7 @@ void QueueManager::schedule() {
       if (is_final(st.status) || e.busy[i]) continue;
       open = true;
       const Hop& h = *hops_[e.hop[i]];
+      if (e.suspended || h.suspended) continue;  // resume_*() wakes the queue
       int64_t due = st.next_attempt_us;
       if (h.status == QueueStatus::retry) due = std::max(due, h.next_retry_us);
       if (due > now) consider(due);
@@ -576,7 +580,7 @@ void QueueManager::forward(Entry& e, size_t index, const std::vector<std::string
 // --- outbound -----------------------------------------------------------------------------
 
 bool QueueManager::start_batch(Hop& hop, int64_t now) {
-  if (hop.status == QueueStatus::suspended) return false;
+  if (hop.status == QueueStatus::suspended || hop.suspended) return false;
   const config::SendConnector& c = *hop.next_hop.connector;
   bool probe = false;
   if (hop.status == QueueStatus::retry) {
@@ -614,7 +618,7 @@ bool QueueManager::start_batch(Hop& hop, int64_t now) {
       if (!e.busy[i] && e.states[i].next_attempt_us <= now) due.push_back(i);
     }
     if (!waits_here) stale.push_back(id);
-    if (due.empty() || !ensure_content(e)) continue;
+    if (e.suspended || due.empty() || !ensure_content(e)) continue;
     for (size_t i : due) e.busy[i] = 1;
     batch->ids.push_back(id);
     batch->contents.push_back(e.content);
@@ -668,6 +672,10 @@ void QueueManager::on_batch_done(const std::shared_ptr<Batch>& batch, delivery::
   if (!a.remote_host.empty() || !a.remote_ip.empty())
     where = a.remote_host + "[" + a.remote_ip + "]:" + std::to_string(a.port);
   const std::string connector = batch->next_hop.connector ? batch->next_hop.connector->name : "";
+  if (s_.metrics && !a.remote_ip.empty()) {
+    const std::string protocol = !a.tls_version.empty() ? a.tls_version : a.tls.substr(0, a.tls.find(' '));
+    s_.metrics->tls_outbound(connector, protocol);
+  }
 
   for (size_t j = 0; j < batch->jobs.size(); ++j) {
     auto it = entries_.find(batch->ids[j]);
@@ -686,6 +694,24 @@ void QueueManager::on_batch_done(const std::shared_ptr<Batch>& batch, delivery::
       if (!a.tls.empty()) context += (context.empty() ? "" : " ") + a.tls;
       context += (context.empty() ? "" : " ") + std::string("attempt ") + std::to_string(st.attempts) + ", " +
                  std::to_string(a.latency.count()) + " ms";
+      AttemptInfo info;
+      info.time = from_us(now);
+      info.recipients = {rc.address};
+      info.queue = batch->hop;
+      info.connector = connector;
+      info.remote_host = a.remote_host;
+      info.remote_ip = a.remote_ip;
+      info.port = a.port;
+      info.tls = a.tls;
+      info.reply = st.last_reply;
+      info.status = o.delivered() ? "delivered" : o.permanent ? "failed" : "deferred";
+      info.latency_ms = a.latency.count();
+      record_attempt(e, std::move(info));
+      if (s_.metrics) {
+        if (o.delivered()) s_.metrics->delivered(connector, static_cast<double>(now - e.envelope.received_at_us) / 1e6);
+        else if (o.permanent) s_.metrics->bounced(connector);
+        else s_.metrics->deferred(connector);
+      }
       if (o.delivered()) {
         st.status = RecipientStatus::delivered;
         st.remote_mta = a.remote_host;
@@ -739,6 +765,10 @@ void QueueManager::defer_unreachable(Hop& hop, int64_t now) {
     }
     Entry& e = *it->second;
     bool changed = false, waits = false;
+    if (hop.suspended || e.suspended) {
+      ++mit;
+      continue;
+    }
     for (size_t i = 0; i < e.states.size(); ++i) {
       if (e.hop[i] != hop.name || is_final(e.states[i].status)) continue;
       waits = true;
@@ -776,6 +806,19 @@ void QueueManager::set_state(Entry& e, size_t i, RecipientStatus status, const s
   st.status = status;
   st.last_reply = reply;
   st.remote_mta.clear();
+  AttemptInfo info;
+  info.time = from_us(now);
+  info.recipients = {rc.address};
+  info.queue = std::string(kLocalQueue);
+  info.reply = reply;
+  info.status = spool::to_string(status);
+  record_attempt(e, std::move(info));
+  if (s_.metrics) {
+    if (status == RecipientStatus::delivered)
+      s_.metrics->delivered("local", static_cast<double>(now - e.envelope.received_at_us) / 1e6);
+    else if (status == RecipientStatus::failed) s_.metrics->bounced("local");
+    else if (status == RecipientStatus::deferred) s_.metrics->deferred("local");
+  }
   switch (status) {
     case RecipientStatus::delivered:
       ++stats_.delivered;
@@ -814,6 +857,7 @@ void QueueManager::maintain(Entry& e, int64_t now) {
       st.last_reply = "550 4.4.7 Message expired: not delivered within " + span(qs.expire_after) + "; last error: " + last;
       st.dsn_pending = !e.envelope.mail_from.empty() && notify_wants(e.envelope.recipients[i].notify, DsnAction::failed);
       ++stats_.failed;
+      if (s_.metrics) s_.metrics->bounced("expired");
       track(e, "EXPIRE", "QUEUE", e.envelope.recipients[i].address, "", st.last_reply, "expired");
       track(e, "FAIL", "QUEUE", e.envelope.recipients[i].address, "", st.last_reply, "expired");
       changed = true;
@@ -907,6 +951,7 @@ bool QueueManager::write_dsn(Entry& e, const std::vector<size_t>& indexes, std::
   }
   e.retry_notices_us = 0;
   ++stats_.dsns;
+  if (s_.metrics) s_.metrics->dsn(kind);
   for (const auto& r : recipients) {
     if (!notify_wants(e.envelope.recipients[r.index].notify, r.action)) continue;
     track(e, "DSN", "DSN", e.envelope.recipients[r.index].address, "",
@@ -960,6 +1005,144 @@ void QueueManager::track(const Entry& e, const char* event, const char* source, 
   s_.tracking.write(t);
 }
 
+// --- administrative actions --------------------------------------------------------------------
+// They run on the caller's thread under mu_ (the state keeps one writer at a time), write the
+// spool where the state they change is durable, and wake the loop to schedule again.
+
+void QueueManager::record_attempt(Entry& e, AttemptInfo attempt) {
+  e.attempts.push_back(std::move(attempt));
+  while (e.attempts.size() > kMaxAttempts) e.attempts.pop_front();
+}
+
+QueueManager::Entry* QueueManager::find_entry(std::string_view queue_id) {
+  auto it = entries_.find(std::string(queue_id));
+  if (it == entries_.end() || it->second->removed) return nullptr;
+  return it->second.get();
+}
+
+namespace {
+Failure no_queue(std::string_view name) {
+  return fail(ErrorClass::permanent, "no queue named '" + std::string(name) + "' (list them with GET /api/v1/queues)");
+}
+Failure no_message(std::string_view id) {
+  return fail(ErrorClass::permanent,
+              "no message " + std::string(id) + " in the queue (delivered, removed, or never here; search the tracking log)");
+}
+}  // namespace
+
+Result<void> QueueManager::suspend_queue(std::string_view name) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = hops_.find(std::string(name));
+    if (it == hops_.end()) return no_queue(name);
+    it->second->suspended = true;
+  }
+  wake();
+  return {};
+}
+
+Result<void> QueueManager::resume_queue(std::string_view name) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = hops_.find(std::string(name));
+    if (it == hops_.end()) return no_queue(name);
+    it->second->suspended = false;
+  }
+  wake();
+  return {};
+}
+
+Result<void> QueueManager::retry_queue(std::string_view name) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = hops_.find(std::string(name));
+    if (it == hops_.end()) return no_queue(name);
+    Hop& hop = *it->second;
+    const int64_t now = now_us();
+    if (hop.status == QueueStatus::retry) hop.next_retry_us = now;
+    for (const auto& id : hop.members) {
+      Entry* e = find_entry(id);
+      if (!e) continue;
+      for (size_t i = 0; i < e->states.size(); ++i)
+        if (e->hop[i] == hop.name && !is_final(e->states[i].status) && !e->busy[i]) e->states[i].next_attempt_us = 0;
+    }
+  }
+  wake();
+  return {};
+}
+
+Result<void> QueueManager::suspend_message(std::string_view queue_id) {
+  {
+    std::lock_guard lock(mu_);
+    Entry* e = find_entry(queue_id);
+    if (!e) return no_message(queue_id);
+    e->suspended = true;
+  }
+  wake();
+  return {};
+}
+
+Result<void> QueueManager::resume_message(std::string_view queue_id) {
+  {
+    std::lock_guard lock(mu_);
+    Entry* e = find_entry(queue_id);
+    if (!e) return no_message(queue_id);
+    e->suspended = false;
+  }
+  wake();
+  return {};
+}
+
+Result<void> QueueManager::retry_message(std::string_view queue_id) {
+  {
+    std::lock_guard lock(mu_);
+    Entry* e = find_entry(queue_id);
+    if (!e) return no_message(queue_id);
+    const int64_t now = now_us();
+    for (size_t i = 0; i < e->states.size(); ++i) {
+      if (is_final(e->states[i].status) || e->busy[i]) continue;
+      e->states[i].next_attempt_us = 0;
+      Hop& hop = *hops_[e->hop[i]];
+      if (hop.status == QueueStatus::retry) hop.next_retry_us = std::min(hop.next_retry_us, now);
+    }
+  }
+  wake();
+  return {};
+}
+
+Result<void> QueueManager::remove_message(std::string_view queue_id, bool ndr) {
+  {
+    std::lock_guard lock(mu_);
+    Entry* e = find_entry(queue_id);
+    if (!e) return no_message(queue_id);
+    if (e->any_busy())
+      return fail(ErrorClass::transient, "message " + std::string(queue_id) +
+                                             " is being delivered right now; try again in a few seconds");
+    const int64_t now = now_us();
+    const std::string reply = Reply(550, "5.0.0", "Message removed from the queue by an administrator").text();
+    for (size_t i = 0; i < e->states.size(); ++i) {
+      auto& st = e->states[i];
+      if (is_final(st.status)) continue;
+      st.status = RecipientStatus::failed;
+      st.updated_us = now;
+      st.last_reply = reply;
+      st.dsn_pending = ndr && !e->envelope.mail_from.empty() && notify_wants(e->envelope.recipients[i].notify, DsnAction::failed);
+      ++stats_.failed;
+      track(*e, "FAIL", "ADMIN", e->envelope.recipients[i].address, "", reply, ndr ? "removed with NDR" : "removed");
+    }
+    if (!ndr) {
+      for (auto& st : e->states) st.dsn_pending = false;
+      auto removed = s_.store.remove(e->envelope.queue_id, spool::Store::Sync::now);
+      if (!removed) return fail(removed.error());
+      e->removed = true;
+    } else {
+      persist(*e);  // the DSN is written by the next scheduling pass (maintain), then the message goes
+    }
+  }
+  wake();
+  return {};
+}
+
 // --- views -----------------------------------------------------------------------------------
 
 QueueManager::Stats QueueManager::stats() const {
@@ -988,7 +1171,7 @@ std::vector<QueueInfo> QueueManager::queues() const {
     QueueInfo q;
     q.identity = name;
     q.delivery_type = h->type;
-    q.status = h->status;
+    q.status = h->suspended ? QueueStatus::suspended : h->status;
     q.next_hop_connector = h->next_hop.connector ? h->next_hop.connector->name : "";
     q.active_connections = h->active;
     q.last_error = h->last_error;
@@ -1026,6 +1209,8 @@ std::vector<MessageInfo> QueueManager::messages(const MessageFilter& filter) con
     if (!filter.queue.empty() && std::find(e->hop.begin(), e->hop.end(), filter.queue) == e->hop.end()) continue;
     MessageInfo m;
     m.queue_id = id;
+    m.suspended = e->suspended;
+    m.attempts.assign(e->attempts.begin(), e->attempts.end());
     m.from = e->envelope.mail_from;
     m.message_id = e->envelope.message_id;
     m.size = e->content_size;

@@ -41,6 +41,7 @@
 #include "base/queue_id.hpp"
 #include "config/config.hpp"
 #include "delivery/maildir_delivery.hpp"
+#include "log/metrics.hpp"
 #include "log/tracking_log.hpp"
 #include "queue/dsn.hpp"
 #include "queue/transport.hpp"
@@ -63,6 +64,7 @@ struct QueueServices {
   asio::io_context& loop;   // run by the queue's own thread from construction to stop()
   Transport& transport;     // outbound deliveries; completions may come on any thread
   QueueIdGenerator& ids;    // for DSNs and forwarded copies; used on the loop only
+  log::MailMetrics* metrics = nullptr;  // delivered/deferred/bounced, delays, DSNs; null = none
 };
 
 struct QueueOptions {
@@ -98,6 +100,22 @@ struct MessageRecipientInfo {
   spool::RecipientState state;
 };
 
+// One delivery attempt of some recipients of a message, as the admin API shows it. Kept in
+// memory (the last kMaxAttempts per message); after a restart only the spool's per-recipient
+// last reply remains.
+struct AttemptInfo {
+  SystemTime time;
+  std::vector<std::string> recipients;
+  std::string queue;                 // the next hop
+  std::string connector;             // send connector; "" for local delivery
+  std::string remote_host, remote_ip;
+  uint16_t port = 0;
+  std::string tls;                   // "TLSv1.3 TLS_AES_256_GCM_SHA384"; "" for none
+  std::string reply;                 // the reply (or local error) that decided it
+  std::string status;                // "delivered", "deferred", "failed"
+  int64_t latency_ms = 0;
+};
+
 struct MessageInfo {
   std::string queue_id;
   std::string from;  // "" for the null sender
@@ -106,7 +124,9 @@ struct MessageInfo {
   std::optional<SystemTime> date_received, expiration_time;
   std::string last_error;
   uint32_t retry_count = 0;
+  bool suspended = false;  // by an administrator: no attempts until resumed (not kept over a restart)
   std::vector<MessageRecipientInfo> recipients;
+  std::vector<AttemptInfo> attempts;  // oldest first
 };
 
 struct MessageFilter {
@@ -143,6 +163,25 @@ class QueueManager {
   void stop();
 
   Stats stats() const;
+
+  // Administrative actions (admin API, any thread). Each takes effect at once, under the
+  // queue's lock, and fails with ErrorClass::permanent when there is no such queue or message.
+  // Suspension lives in memory: a restart resumes everything.
+  static constexpr size_t kMaxAttempts = 20;
+  // A suspended queue starts no attempts; those in flight finish.
+  Result<void> suspend_queue(std::string_view name);
+  Result<void> resume_queue(std::string_view name);
+  // Everything waiting in the queue is due now, a queue in Retry included.
+  Result<void> retry_queue(std::string_view name);
+  Result<void> suspend_message(std::string_view queue_id);
+  Result<void> resume_message(std::string_view queue_id);
+  // Every waiting recipient due now (its queues in Retry get their one attempt now).
+  Result<void> retry_message(std::string_view queue_id);
+  // Takes the message out of the queue; its waiting recipients are failed with `550 5.0.0`.
+  // With `ndr`, the sender gets a failure DSN (as NOTIFY allows); without, the message is
+  // deleted from the spool silently. Fails (transient) while an attempt is in flight.
+  Result<void> remove_message(std::string_view queue_id, bool ndr);
+
   std::vector<QueueInfo> queues() const;
   std::vector<MessageInfo> messages(const MessageFilter& filter = {}) const;
 
@@ -182,6 +221,8 @@ class QueueManager {
   void persist(Entry& e);
   void forward(Entry& e, size_t index, const std::vector<std::string>& targets, int64_t now);
   void set_state(Entry& e, size_t i, spool::RecipientStatus status, const std::string& reply, int64_t now);
+  void record_attempt(Entry& e, AttemptInfo attempt);
+  Entry* find_entry(std::string_view queue_id);
   void track(const Entry& e, const char* event, const char* source, std::string_view recipient,
              std::string_view related, const std::string& status, std::string_view context,
              std::string_view connector = {}, std::string_view server_ip = {});

@@ -1010,5 +1010,145 @@ TEST_F(QueueManagerTest, RestartRebuildsNextHopQueuesFromTheSpool) {
   EXPECT_EQ(tracking("SEND", "erin@near.example").size(), 1u);
 }
 
+// --- administrative actions (admin API) ------------------------------------------------------
+
+TEST_F(QueueManagerTest, ASuspendedQueueStartsNothingUntilResumed) {
+  add_internet_connector();
+  transport_.set_script(ok250);
+  start_queue();
+  ASSERT_TRUE(queue_->suspend_queue("Local").has_value());
+  queue_->enqueue(spooled_message({"alice@example.test"}));
+  wait_idle();
+  EXPECT_TRUE(mailbox("alice").empty());
+  EXPECT_EQ(queue_named("Local")->status, QueueStatus::suspended);
+  EXPECT_EQ(queue_named("Local")->message_count, 1u);
+
+  ASSERT_TRUE(queue_->resume_queue("Local").has_value());
+  wait_idle();
+  EXPECT_EQ(mailbox("alice").size(), 1u);
+  EXPECT_NE(queue_named("Local")->status, QueueStatus::suspended);
+  EXPECT_FALSE(queue_->suspend_queue("no.such.queue").has_value());
+}
+
+TEST_F(QueueManagerTest, ASuspendedMessageWaitsWhileOthersInItsQueueGo) {
+  add_internet_connector();
+  transport_.set_script(ok250);
+  start_queue();
+  EXPECT_FALSE(queue_->suspend_queue("far.example").has_value());  // no mail for it yet: no such queue
+  smtp::Message held = spooled_message({"held@far.example"});
+  const std::string held_id = held.envelope.queue_id;
+  // A message can only be suspended once the queue knows it: hold its queue, admit it and
+  // another, suspend the one, release the queue.
+  queue_->enqueue(spooled_message({"first@far.example"}));
+  wait_idle();
+  ASSERT_TRUE(queue_->suspend_queue("far.example").has_value());
+  queue_->enqueue(std::move(held));
+  queue_->enqueue(spooled_message({"other@far.example"}));
+  wait_idle();
+  ASSERT_TRUE(queue_->suspend_message(held_id).has_value());
+  ASSERT_TRUE(queue_->resume_queue("far.example").has_value());
+  wait_idle();
+  EXPECT_EQ(tracking("SEND", "other@far.example").size(), 1u);
+  EXPECT_TRUE(tracking("SEND", "held@far.example").empty());
+  auto msgs = queue_->messages({.queue = "", .queue_id = held_id});
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_TRUE(msgs[0].suspended);
+
+  ASSERT_TRUE(queue_->resume_message(held_id).has_value());
+  wait_idle();
+  EXPECT_EQ(tracking("SEND", "held@far.example").size(), 1u);
+  EXPECT_TRUE(queue_->messages({.queue = "", .queue_id = held_id}).empty());
+}
+
+TEST_F(QueueManagerTest, RetryMakesAQueueInRetryTryNowAndRecordsEveryAttempt) {
+  add_internet_connector();
+  delivery::Outcome refused{false, delivery::Scope::connection,
+                            Reply(451, "4.4.1", "connect to mx1.far.example[127.0.0.2]:25: Connection refused"),
+                            "the server refused the connection"};
+  transport_.fail_sessions(refused);
+  start_queue();
+  smtp::Message m = spooled_message({"dave@far.example"});
+  const std::string id = m.envelope.queue_id;
+  queue_->enqueue(std::move(m));
+  wait_idle();
+  ASSERT_EQ(queue_named("far.example")->status, QueueStatus::retry);
+  auto msgs = queue_->messages({.queue = "far.example", .queue_id = ""});
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_EQ(msgs[0].last_error, "451 4.4.1 connect to mx1.far.example[127.0.0.2]:25: Connection refused");
+  ASSERT_EQ(msgs[0].attempts.size(), 1u);
+  EXPECT_EQ(msgs[0].attempts[0].status, "deferred");
+  EXPECT_EQ(msgs[0].attempts[0].remote_host, "mx1.far.example");
+  EXPECT_EQ(msgs[0].attempts[0].connector, "internet");
+  EXPECT_EQ(msgs[0].attempts[0].reply, msgs[0].last_error);
+
+  // The peer is fixed; without the admin's retry nothing happens before NextRetryTime.
+  transport_.set_script(ok250);
+  queue_->wake();
+  wait_idle();
+  EXPECT_EQ(transport_.calls().size(), 1u);
+  ASSERT_TRUE(queue_->retry_queue("far.example").has_value());
+  wait_idle();
+  EXPECT_EQ(transport_.calls().size(), 2u);
+  EXPECT_EQ(tracking("SEND", "dave@far.example").size(), 1u);
+  EXPECT_TRUE(queue_->messages({.queue = "", .queue_id = id}).empty());
+}
+
+TEST_F(QueueManagerTest, RetryOfOneMessageIgnoresItsRetryTime) {
+  add_internet_connector();
+  transport_.set_script([](const std::string&, const std::string&) { return reply_outcome(451, "4.7.1", "Greylisted"); });
+  start_queue();
+  smtp::Message m = spooled_message({"gail@far.example"});
+  const std::string id = m.envelope.queue_id;
+  queue_->enqueue(std::move(m));
+  wait_idle();
+  EXPECT_EQ(tracking("DEFER", "gail@far.example").size(), 1u);
+  transport_.set_script(ok250);
+  ASSERT_TRUE(queue_->retry_message(id).has_value());
+  wait_idle();
+  EXPECT_EQ(tracking("SEND", "gail@far.example").size(), 1u);
+  EXPECT_FALSE(queue_->retry_message(id).has_value());  // gone now
+}
+
+TEST_F(QueueManagerTest, RemoveWithoutNdrDeletesSilently) {
+  start_queue();
+  ASSERT_TRUE(queue_->suspend_queue("Local").has_value());
+  smtp::Message m = spooled_message({"alice@example.test", "bob@example.test"});
+  const std::string id = m.envelope.queue_id;
+  queue_->enqueue(std::move(m));
+  wait_idle();
+  ASSERT_TRUE(queue_->remove_message(id, false).has_value());
+  wait_idle();
+  EXPECT_TRUE(spool_contents().empty());
+  EXPECT_TRUE(queue_->messages().empty());
+  EXPECT_EQ(queue_->stats().dsns, 0u);
+  auto fails = tracking("FAIL", "alice@example.test");
+  ASSERT_EQ(fails.size(), 1u);
+  EXPECT_EQ(fails[0]["source"], "ADMIN");
+  EXPECT_EQ(fails[0]["recipient-status"], "550 5.0.0 Message removed from the queue by an administrator");
+  EXPECT_FALSE(queue_->remove_message(id, false).has_value());
+}
+
+TEST_F(QueueManagerTest, RemoveWithNdrSendsTheSenderAFailureNotice) {
+  add_internet_connector();
+  transport_.set_script(ok250);  // the notice goes out through remote.example's queue
+  start_queue();
+  ASSERT_TRUE(queue_->suspend_queue("Local").has_value());
+  smtp::Message m = spooled_message({"alice@example.test"});
+  const std::string id = m.envelope.queue_id;
+  queue_->enqueue(std::move(m));
+  wait_idle();
+  ASSERT_TRUE(queue_->remove_message(id, true).has_value());
+  wait_idle();
+  EXPECT_EQ(queue_->stats().dsns, 1u);
+  ASSERT_EQ(transport_.calls().size(), 1u);
+  const Call::Job notice = transport_.calls()[0].jobs[0];
+  EXPECT_EQ(notice.mail_from, "");
+  EXPECT_EQ(notice.recipients, std::vector<std::string>{"sender@remote.example"});
+  EXPECT_NE(notice.content.find("Final-Recipient: rfc822; alice@example.test"), std::string::npos) << notice.content;
+  EXPECT_NE(notice.content.find("removed from the queue by an administrator"), std::string::npos) << notice.content;
+  EXPECT_TRUE(mailbox("alice").empty());
+  EXPECT_TRUE(spool_contents().empty());
+}
+
 }  // namespace
 }  // namespace sluice::queue
