@@ -4,13 +4,16 @@
 # self-signed certificate" (the tracking DEFER record shows it) and sends nothing; toward a
 # peer signed by a test CA given as ca_file it delivers over verified TLS; tls = "required"
 # toward a peer without STARTTLS defers with "TLS required but <MX host> did not offer
-# STARTTLS" and never falls back to plaintext.
+# STARTTLS" and never falls back to plaintext. The RECEIVE record of a message submitted
+# with AUTH names the user (auth-user); one without AUTH leaves it empty.
 # Not: the certificate checks' fine points (tests/unit/delivery/tls_verify_test.cpp).
 # RFC 3207 (STARTTLS), RFC 7435 (opportunistic vs. required), RFC 6125 §6 (names); issue 4
 # "Client side (send connectors)".
 
+import base64
 import os
 import shutil
+import smtplib
 import subprocess
 import tempfile
 import unittest
@@ -137,6 +140,57 @@ class TlsClientVerifyTest(harness.OutboundTestCase):
                       defer["recipient-status"])
         self.assertTrue(defer["recipient-status"].startswith("4"), defer)
         self.assertEqual(self.peers["plain"].received(), [], "no plaintext fallback")
+
+
+class TrackingAuthUserTest(harness.DaemonTestCase):
+    """auth-user in the RECEIVE record (issue 4 "Submission": the authenticated user is
+    recorded in the tracking log)."""
+    USER = "sam@" + harness.DOMAIN
+    PASSWORD = "correct horse battery staple"
+
+    @classmethod
+    def make_config(cls):
+        from test_tls_auth import argon2id_hash
+        cfg = harness.Config()
+        cfg.extra = "\n".join([
+            "[[user]]",
+            "address = %s" % harness.toml_str(cls.USER),
+            "password_hash = %s" % harness.toml_str(argon2id_hash(cls.PASSWORD)),
+            "",
+            "[[receive_connector]]",
+            'name = "submission"',
+            'listen = ["127.0.0.1:0"]',
+            'usage = "client"',
+            "allow_plaintext_auth = true",
+            "",
+        ]) + "\n"
+        return cfg
+
+    def test_receive_record_names_the_authenticated_user(self):
+        token = harness.unique_token("authuser")
+        with smtplib.SMTP("127.0.0.1", self.daemon.port("submission"),
+                          local_hostname="client.test", timeout=30) as c:
+            c.ehlo()
+            if not c.has_extn("auth"):
+                self.skipTest("sluiced offers no AUTH on the submission connector")
+            creds = base64.b64encode(b"\0" + self.USER.encode() + b"\0" +
+                                     self.PASSWORD.encode()).decode()
+            code, _ = c.docmd("AUTH", "PLAIN " + creds)
+            self.assertEqual(code, 235)
+            c.sendmail(self.USER, ["bob@" + harness.DOMAIN],
+                       harness.simple_message(token, sender=self.USER,
+                                              to="bob@" + harness.DOMAIN))
+        rec = self.daemon.wait_tracking("RECEIVE", "bob@" + harness.DOMAIN)[-1]
+        self.assertEqual(rec["auth-user"], self.USER)
+        self.assertEqual(rec["connector-id"], "submission")
+
+        token = harness.unique_token("anon")
+        with self.daemon.smtp("apps") as c:
+            c.sendmail("app@" + harness.DOMAIN, ["carol@" + harness.DOMAIN],
+                       harness.simple_message(token, sender="app@" + harness.DOMAIN,
+                                              to="carol@" + harness.DOMAIN))
+        rec = self.daemon.wait_tracking("RECEIVE", "carol@" + harness.DOMAIN)[-1]
+        self.assertEqual(rec["auth-user"], "")
 
 
 if __name__ == "__main__":
