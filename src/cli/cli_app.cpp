@@ -7,6 +7,7 @@
 
 #include "cli/cli_context.hpp"
 #include "cli/config_command.hpp"
+#include "cli/dkim_command.hpp"
 #include "cli/user_command.hpp"
 
 namespace sluice::cli {
@@ -18,6 +19,7 @@ using AddCommand = void (*)(CLI::App&, CliContext&);
 // with an add_*_command function, and one line here.
 constexpr AddCommand kCommands[] = {
     add_config_command,
+    add_dkim_command,
     add_user_command,
 };
 
