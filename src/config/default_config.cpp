@@ -130,6 +130,45 @@ usage = "client"
 tls = { certificate = "var/tls/selfsigned.crt", key = "var/tls/selfsigned.key" }
 protocol_log = true
 
+# ---- Inbound protection (all off until written) ----
+# DNS blocklists (RFC 5782). A listed client gets "554 5.7.1 Service unavailable; client
+# [ip] blocked using <zone>: <the zone's TXT text>". Queried at connect (the greeting waits
+# for the answers); a list that does not answer lets the client through.
+# [[dnsbl]]
+# zone = "zen.spamhaus.org"
+# type = "block"                  # or "allow": a DNSWL, whose listed clients skip the checks
+# codes = { "127.0.0.2" = "spam source", "127.0.0.4" = "exploited host" }
+# only_codes = false              # true: answers not in codes do not list
+# action = "connect"              # connect (refuse the connection), rcpt (refuse recipients,
+#                                 # postmaster still reachable) or record (X-Sluice-DNSBL field)
+# connectors = []                 # left empty: every connector with usage "internet"
+# actions = { "internet" = "rcpt" }           # per-connector override of action
+#
+# Clients that skip blocklists and greylisting; reverse DNS rules for internet connectors.
+# [protection]
+# allowlist = ["192.0.2.0/24"]
+# require_reverse_dns = false     # no PTR: 550 5.7.25 (450 4.7.25 when DNS fails)
+# require_fcrdns = false          # the PTR name must resolve back to the address
+#
+# Greylisting (RFC 6647): the first try of a (client /24 or /64, sender, recipient) gets
+# "451 4.7.1 Greylisted, try again in N seconds"; a retry after delay passes, and the client
+# network then passes directly for pass_for. Not for authenticated clients, relay and client
+# connectors, or allowlisted clients. State is kept in <data_dir>/greylist.
+# [greylist]
+# delay = "5m"
+# lifetime = "4h"
+# pass_for = "36d"
+# connectors = []                 # left empty: every connector with usage "internet"
+#
+# Rate limits of one receive connector (0 or left out: no limit).
+# [[rate_limit]]
+# connector = "internet"
+# connections_per_minute_per_ip = 60      # 421 4.7.0
+# messages_per_minute_per_ip = 100        # 451 4.7.1
+# messages_per_minute_per_sender = 100    # 451 4.7.1 (envelope sender)
+# messages_per_minute_per_user = 100      # 451 4.7.1 (authenticated login)
+# recipients_per_message = 100            # 452 4.5.3
+
 # DNS for outbound delivery (MX, A/AAAA lookups). Left out: the system resolver
 # (/etc/resolv.conf).
 # [dns]
@@ -182,6 +221,7 @@ protocol_log = true
 # MX or smart hosts tried in one delivery attempt before the queue waits for its next retry.
 # max_hosts_per_attempt = 5
 # protocol_log = true
+
 )toml";
 
 }  // namespace

@@ -2,6 +2,10 @@
 // [[rate_limit]] — defaults, every key read, and each mistake reported with what to write.
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <sstream>
+
+#include "config/default_config.hpp"
 #include "config/loader.hpp"
 
 namespace sluice::config {
@@ -122,6 +126,38 @@ TEST(ProtectionSettings, ReadsRateLimitsPerConnector) {
   EXPECT_NE(errors_of(r).find("already defined"), std::string::npos) << errors_of(r);
   r = load("[[rate_limit]]\nconnector = \"internet\"\nmessages_per_minut_per_ip = 1\n");
   EXPECT_NE(errors_of(r).find("did you mean 'messages_per_minute_per_ip'"), std::string::npos) << errors_of(r);
+}
+
+// The default configuration's protection examples, uncommented, load as written.
+TEST(ProtectionSettings, DefaultConfigExamplesLoadWhenUncommented) {
+  std::istringstream in{std::string(default_config_text())};
+  std::string line, text;
+  bool inside = false;
+  int uncommented = 0;
+  while (std::getline(in, line)) {
+    if (line == "# ---- Inbound protection (all off until written) ----") inside = true;
+    if (line.rfind("# DNS for outbound delivery", 0) == 0) inside = false;
+    const bool key = line.size() > 2 && line.rfind("# ", 0) == 0 && std::islower(static_cast<unsigned char>(line[2])) &&
+                     line.find(" = ", 2) != std::string::npos && line.find(' ', 2) == line.find(" = ", 2);
+    const bool header = line.rfind("# [", 0) == 0 && line.back() == ']';
+    if (inside && (key || header)) {
+      line = line.substr(2);
+      ++uncommented;
+    }
+    text += line + "\n";
+  }
+  EXPECT_EQ(uncommented, 24) << "[[dnsbl]] 8 lines, [protection] 4, [greylist] 5, [[rate_limit]] 7";
+  auto r = load_string(text, "uncommented.toml");
+  ASSERT_TRUE(r.ok()) << errors_of(r) << text;
+  const Protection& p = r.config->protection;
+  ASSERT_EQ(p.dnsbl.size(), 1u);
+  EXPECT_EQ(p.dnsbl[0].zone, "zen.spamhaus.org");
+  EXPECT_EQ(p.dnsbl[0].actions.at("internet"), DnsblAction::rcpt);
+  EXPECT_EQ(p.settings.allowlist.size(), 1u);
+  EXPECT_TRUE(p.greylist.enabled);
+  EXPECT_EQ(p.greylist.pass_for, std::chrono::hours(24 * 36));
+  ASSERT_NE(p.rate_limit_for("internet"), nullptr);
+  EXPECT_EQ(p.rate_limit_for("internet")->recipients_per_message, 100u);
 }
 
 }  // namespace
