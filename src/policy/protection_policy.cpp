@@ -7,6 +7,23 @@ namespace sluice::policy {
 
 using smtp::Verdict;
 
+const char* to_string(Refusal r) {
+  switch (r) {
+    case Refusal::dnsbl: return "dnsbl";
+    case Refusal::reverse_dns: return "reverse_dns";
+    case Refusal::greylist: return "greylist";
+    case Refusal::connection_rate: return "connection_rate";
+    case Refusal::message_rate: return "message_rate";
+    case Refusal::recipients: return "recipients";
+  }
+  return "unknown";
+}
+
+Verdict ProtectionPolicy::refuse(Refusal why, Reply reply) const {
+  if (services_.on_refusal) services_.on_refusal(connector_.name, why);
+  return Verdict::reject(std::move(reply));
+}
+
 ProtectionPolicy::ProtectionPolicy(std::unique_ptr<smtp::SessionPolicy> inner,
                                    const config::ReceiveConnector& connector, ProtectionServices services)
     : inner_(std::move(inner)),
@@ -60,7 +77,8 @@ Verdict ProtectionPolicy::decide_connect(const smtp::SessionFacts& s) {
   client_ip_ = s.client.ip;
   if (auto refusal = inner_->check_connect(s.client)) return Verdict::reject(*refusal);
   if (rate_limits_ && services_.rates) {
-    if (auto refusal = services_.rates->on_connect(*rate_limits_, client_ip_)) return Verdict::reject(*refusal);
+    if (auto refusal = services_.rates->on_connect(*rate_limits_, client_ip_))
+      return refuse(Refusal::connection_rate, *refusal);
   }
   if (auto ip = config::IpAddress::parse(client_ip_)) {
     const config::IpAddress a = ip->unmapped();
@@ -84,10 +102,12 @@ Verdict ProtectionPolicy::decide_connect(const smtp::SessionFacts& s) {
         return settle(Verdict::accept());
       }
       if (const DnsblListing* l = dnsbl_result_.blocked(config::DnsblAction::connect)) {
-        return settle(Verdict::reject(DnsblChecker::refusal(client_ip_, *l)));
+        return settle(refuse(Refusal::dnsbl, DnsblChecker::refusal(client_ip_, *l)));
       }
       if (!reverse) return settle(Verdict::accept());
-      check_reverse_dns(client_ip_, settle);
+      check_reverse_dns(client_ip_, [this, settle](Verdict v) {
+        settle(v.rejected() ? refuse(Refusal::reverse_dns, v.reply()) : std::move(v));
+      });
     };
     if (zones.empty()) return after_dnsbl(DnsblResult{});
     services_.dnsbl->check(client_ip_, zones, std::move(after_dnsbl));
@@ -131,7 +151,7 @@ Verdict ProtectionPolicy::decide_mail_from(const smtp::SessionFacts& s, const sm
   if (rate_limits_ && services_.rates) {
     if (auto refusal = services_.rates->on_mail(*rate_limits_, s.client.ip, args.path.address(),
                                                 std::string(s.auth_user)))
-      return Verdict::reject(*refusal);
+      return refuse(Refusal::message_rate, *refusal);
   }
   return Verdict::accept();
 }
@@ -152,18 +172,19 @@ Verdict ProtectionPolicy::decide_rcpt(const smtp::SessionFacts& s, const smtp::R
   if (args.path.postmaster_only) return Verdict::accept();  // RFC 5321 §4.5.1
   if (s.auth_user.empty()) {
     if (const DnsblListing* l = dnsbl_result_.blocked(config::DnsblAction::rcpt))
-      return Verdict::reject(DnsblChecker::refusal(s.client.ip, *l));
+      return refuse(Refusal::dnsbl, DnsblChecker::refusal(s.client.ip, *l));
   }
   if (rate_limits_) {
-    if (auto refusal = RateLimits::on_rcpt(*rate_limits_, envelope.recipients.size())) return Verdict::reject(*refusal);
+    if (auto refusal = RateLimits::on_rcpt(*rate_limits_, envelope.recipients.size()))
+      return refuse(Refusal::recipients, *refusal);
   }
   if (!greylisting_applies(s)) return Verdict::accept();
   const std::string ip(s.client.ip);
   const std::string sender = envelope.mail_from;
   const std::string recipient = args.path.address();
   return run_async([this, ip, sender, recipient](std::function<void(Verdict)> settle) {
-    services_.greylist->check(ip, sender, recipient, [settle](std::optional<Reply> refusal) {
-      settle(Verdict::from(std::move(refusal)));
+    services_.greylist->check(ip, sender, recipient, [this, settle](std::optional<Reply> refusal) {
+      settle(refusal ? refuse(Refusal::greylist, std::move(*refusal)) : Verdict::accept());
     });
   });
 }

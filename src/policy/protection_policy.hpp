@@ -32,6 +32,10 @@
 
 namespace sluice::policy {
 
+// Which protection refused (the label of the refusal counter in /metrics).
+enum class Refusal { dnsbl, reverse_dns, greylist, connection_rate, message_rate, recipients };
+const char* to_string(Refusal r);  // "dnsbl", "reverse_dns", "greylist", "connection_rate", ...
+
 // Shared by every session on every loop; each pointer may be null (that protection is off).
 struct ProtectionServices {
   const config::Protection& config;
@@ -39,6 +43,8 @@ struct ProtectionServices {
   dns::Resolver* resolver = nullptr;  // reverse DNS rules (require_reverse_dns/fcrdns)
   Greylist* greylist = nullptr;
   RateLimits* rates = nullptr;
+  // Called once per refusal of ours (not the inner policy's), on any thread: metrics.
+  std::function<void(const std::string& connector, Refusal why)> on_refusal;
 };
 
 class ProtectionPolicy final : public smtp::SessionPolicy {
@@ -72,6 +78,8 @@ class ProtectionPolicy final : public smtp::SessionPolicy {
   smtp::Verdict run_async(const std::function<void(std::function<void(smtp::Verdict)>)>& start);
   void check_reverse_dns(const std::string& ip, std::function<void(smtp::Verdict)> settle);
   bool greylisting_applies(const smtp::SessionFacts& s) const;
+  // A refusal of ours: counts it, then returns it.
+  smtp::Verdict refuse(Refusal why, Reply reply) const;
 
   struct Slot {
     std::mutex mu;

@@ -84,7 +84,11 @@ class ProtectionPolicyTest : public ::testing::Test {
 
 TEST_F(ProtectionPolicyTest, ListedClientIsRefusedAtConnectAfterWaiting) {
   resolver_.hold = true;
-  auto p = make();
+  int counted = 0;
+  auto p = std::make_unique<ProtectionPolicy>(
+      std::make_unique<InnerPolicy>(), connector_,
+      ProtectionServices{protection_, &dnsbl_, &resolver_, &greylist_, &rates_,
+                         [&](const std::string&, Refusal why) { counted += why == Refusal::dnsbl; }});
   smtp::ClientInfo c{"127.0.0.2", 1, "127.0.0.1", 25, ""};
   const Verdict v = p->decide_connect(smtp::SessionFacts{c, "", "", false});
   ASSERT_TRUE(v.is_pending());
@@ -93,6 +97,7 @@ TEST_F(ProtectionPolicyTest, ListedClientIsRefusedAtConnectAfterWaiting) {
   EXPECT_EQ(final.reply().text(),
             "554 5.7.1 Service unavailable; client [127.0.0.2] blocked using bl.test: "
             "Blocked, see https://bl.test/q?127.0.0.2");
+  EXPECT_EQ(counted, 1);
 }
 
 TEST_F(ProtectionPolicyTest, AnswersInsideTheCallNeedNoWait) {
@@ -222,9 +227,17 @@ TEST_F(ProtectionPolicyTest, RateLimitsAtConnectMailAndRcpt) {
   protection_.rate_limits.push_back(l);
   smtp::ClientInfo c{"192.0.2.1", 1, "127.0.0.1", 25, ""};
   const smtp::SessionFacts f{c, "h", "", false};
+  std::vector<std::string> counted;
   auto p = make();
   EXPECT_TRUE(p->decide_connect(f).accepted());
-  const Verdict second = make()->decide_connect(f);
+  auto counting = std::make_unique<ProtectionPolicy>(
+      std::make_unique<InnerPolicy>(), connector_,
+      ProtectionServices{protection_, &dnsbl_, &resolver_, &greylist_, &rates_,
+                         [&](const std::string& connector, Refusal why) {
+                           counted.push_back(connector + " " + to_string(why));
+                         }});
+  const Verdict second = counting->decide_connect(f);
+  EXPECT_EQ(counted, std::vector<std::string>{"Frontend connection_rate"});
   ASSERT_TRUE(second.rejected());
   EXPECT_EQ(second.reply().code(), 421);
   EXPECT_TRUE(p->decide_mail_from(f, mail("a@example.org")).accepted());
