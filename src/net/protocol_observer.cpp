@@ -4,6 +4,10 @@
 namespace sluice::net {
 
 void ProtocolObserver::on_reply(const Reply& reply) {
+  if (metrics_ && reply.code() >= 400) {
+    metrics_->rejected(connector_, reply.code());
+    if (reply.code() == 535) metrics_->auth_failure(connector_);  // RFC 4954 §6: credentials invalid
+  }
   // One log line per reply line, so that a multi-line reply (EHLO) stays greppable.
   const std::string wire = reply.wire();
   size_t start = 0;

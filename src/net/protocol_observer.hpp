@@ -1,9 +1,13 @@
 // net/protocol_observer.hpp: turns one SMTP session's events into protocol log lines
 // (ecosystem.md §2a): '+' connect, '<' command received, '>' reply sent, '*' information,
 // '-' disconnect, each with the session id and a sequence number from 0.
+// Also feeds the session's metrics (connections, refused commands by reply code, AUTH
+// failures) when given a MailMetrics: every reply passes here once.
 // Owns: the per-session numbering. Not: the file format (log/protocol_log.cpp); what is
 // secret (the session masks AUTH data before it reaches us).
 #pragma once
+
+#include "log/metrics.hpp"
 
 #include <string>
 
@@ -20,7 +24,13 @@ class ProtocolObserver final : public smtp::SessionObserver {
       : log_(log), connector_(std::move(connector)), session_id_(session_id),
         local_(std::move(local_endpoint)), remote_(std::move(remote_endpoint)) {}
 
-  void on_connect() { write('+', "", ""); }
+  // Metrics (admin): null = none. Set before on_connect().
+  void set_metrics(log::MailMetrics* metrics) { metrics_ = metrics; }
+
+  void on_connect() {
+    if (metrics_) metrics_->connection(connector_);
+    write('+', "", "");
+  }
   void on_disconnect(std::string_view why) { write('-', "", why); }
   void on_command(std::string_view line) override { write('<', line, ""); }
   void on_reply(const Reply& reply) override;
@@ -34,6 +44,7 @@ class ProtocolObserver final : public smtp::SessionObserver {
   uint64_t session_id_;
   std::string local_, remote_;
   uint32_t sequence_ = 0;
+  log::MailMetrics* metrics_ = nullptr;
 };
 
 }  // namespace sluice::net

@@ -264,6 +264,7 @@ awaitable<void> SmtpServer::Impl::serve(Loop& loop, tcp::socket socket, const Lo
                             connector_name, services.session_ids.next(),
                             log::format_endpoint(local_ip, local.port()),
                             log::format_endpoint(client_ip, remote.port()));
+  observer.set_metrics(services.metrics);  // metrics (admin)
   observer.on_connect();
 
   // Temporaries are kept out of co_await expressions on purpose: GCC 12 destroys
@@ -310,6 +311,7 @@ awaitable<void> SmtpServer::Impl::serve(Loop& loop, tcp::socket socket, const Lo
       co_return;
     }
     client.tls = stream.tls_info();
+    if (services.metrics) services.metrics->tls_inbound(connector_name, client.tls->version);  // metrics (admin)
     observer.on_info("TLS protocol " + client.tls->version + " negotiated with cipher " + client.tls->cipher,
                      "TLS negotiation succeeded");
   }
@@ -330,6 +332,7 @@ awaitable<void> SmtpServer::Impl::serve(Loop& loop, tcp::socket socket, const Lo
     if (action == smtp::SessionAction::submit) {
       auto message = std::make_unique<smtp::Message>(session.take_message());
       Result<void> committed = co_await async_commit(services.sink, std::move(message), asio::use_awaitable);
+      if (services.metrics && committed) services.metrics->received(connector_name);  // metrics (admin)
       session.on_submitted(committed);
       if (conn.shutting_down) session.on_shutdown();
       continue;
@@ -344,6 +347,7 @@ awaitable<void> SmtpServer::Impl::serve(Loop& loop, tcp::socket socket, const Lo
         why = "TLS handshake failed";
       } else {
         session.on_tls_started(stream.tls_info());
+        if (services.metrics) services.metrics->tls_inbound(connector_name, stream.tls_info().version);  // metrics (admin)
       }
       if (conn.shutting_down) session.on_shutdown();
       continue;

@@ -20,6 +20,7 @@
 #include "base/queue_id.hpp"
 #include "base/result.hpp"
 #include "config/config.hpp"
+#include "log/metrics.hpp"
 #include "log/protocol_log.hpp"
 #include "log/session_id.hpp"
 #include "net/message_sink.hpp"
@@ -48,6 +49,7 @@ struct ServerServices {
   log::ProtocolLog& protocol_log;
   log::SessionIdGenerator& session_ids;
   const Clock& clock;
+  log::MailMetrics* metrics = nullptr;  // admin's /metrics; null = none
 };
 
 class SmtpServer {

@@ -10,7 +10,8 @@
 
 namespace sluice::spool {
 
-Committer::Committer(Store& store) : store_(store), thread_([this] { run(); }) {}
+Committer::Committer(Store& store, BatchObserver observer)
+    : store_(store), observer_(std::move(observer)), thread_([this] { run(); }) {}
 
 Committer::~Committer() {
   {
@@ -47,7 +48,9 @@ void Committer::run() {
     }
     messages.clear();
     for (const Pending& p : batch) messages.push_back(p.message);
+    const auto started = std::chrono::steady_clock::now();
     Result<void> result = store_.write_messages(messages);
+    if (observer_) observer_(std::chrono::steady_clock::now() - started, batch.size(), result.has_value());
     batches_.fetch_add(1);
     messages_.fetch_add(batch.size());
     last_batch_size_.store(batch.size());

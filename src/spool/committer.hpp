@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -31,8 +32,12 @@ class Committer {
     uint64_t last_batch_size = 0;  // messages in the most recent write
   };
 
+  // After every synced write: how long it took and how many messages it carried (the
+  // daemon feeds /metrics with it; spool knows nothing of metrics). Runs on the committer thread.
+  using BatchObserver = std::function<void(std::chrono::nanoseconds elapsed, size_t messages, bool ok)>;
+
   // Starts the committer thread. `store` must outlive the Committer.
-  explicit Committer(Store& store);
+  explicit Committer(Store& store, BatchObserver observer = nullptr);
   // Commits everything already handed over (every Done runs), then joins the thread.
   ~Committer();
   Committer(const Committer&) = delete;
@@ -55,6 +60,7 @@ class Committer {
   void run();
 
   Store& store_;
+  BatchObserver observer_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
   std::vector<Pending> pending_;  // guarded by mu_

@@ -182,5 +182,29 @@ TEST(Committer, CallbackMayCommitTheNextMessage) {
   EXPECT_EQ(tally.oks(), (std::vector<bool>{true, true}));
 }
 
+TEST(Committer, TheBatchObserverSeesEveryWriteWithItsSize) {
+  TempDir tmp;
+  auto store = Store::open(tmp.path());
+  ASSERT_TRUE(store);
+  constexpr int kTotal = 12;
+  std::vector<smtp::Message> msgs;
+  for (int i = 0; i < kTotal; ++i) msgs.push_back(make_message(i));
+  Tally tally(kTotal);
+  std::atomic<size_t> observed_messages{0}, observed_batches{0};
+  std::atomic<bool> all_ok{true};
+  {
+    Committer committer(**store, [&](std::chrono::nanoseconds elapsed, size_t n, bool ok) {
+      EXPECT_GE(elapsed.count(), 0);
+      observed_messages += n;
+      ++observed_batches;
+      if (!ok) all_ok = false;
+    });
+    for (int i = 0; i < kTotal; ++i) committer.commit(&msgs[i], tally.done_for(i));
+  }
+  EXPECT_EQ(observed_messages.load(), static_cast<size_t>(kTotal));
+  EXPECT_GE(observed_batches.load(), 1u);
+  EXPECT_TRUE(all_ok.load());
+}
+
 }  // namespace
 }  // namespace sluice::spool
