@@ -8,6 +8,8 @@
 #include "cli/cli_context.hpp"
 #include "cli/config_command.hpp"
 #include "cli/dkim_command.hpp"
+#include "cli/doctor_command.hpp"
+#include "cli/test_command.hpp"
 #include "cli/user_command.hpp"
 
 namespace sluice::cli {
@@ -21,6 +23,8 @@ constexpr AddCommand kCommands[] = {
     add_config_command,
     add_dkim_command,
     add_user_command,
+    add_test_command,
+    add_doctor_command,
 };
 
 // "sluice config check": the words that select `app`.
