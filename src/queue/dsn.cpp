@@ -5,6 +5,7 @@
 //           original Message-ID, so mail clients thread it), Auto-Submitted, MIME-Version,
 //           Content-Type multipart/report; report-type=delivery-status
 //   part 1  text/plain: for each recipient what happened, what the server said, what to do
+//           (the words come from the knowledge base, diagnose/knowledge.txt)
 //   part 2  message/delivery-status: the per-message group, then one group per recipient
 //   part 3  message/rfc822 (the whole original) or text/rfc822-headers (its header)
 // Under SMTPUTF8 parts 2 and 3 become message/global-delivery-status and message/global or
@@ -17,6 +18,7 @@
 #include <chrono>
 
 #include "base/assert.hpp"
+#include "diagnose/knowledge_base.hpp"
 #include "smtp/received_header.hpp"
 
 namespace sluice::queue {
@@ -83,17 +85,10 @@ struct Words {
   std::string todo;
 };
 
-// Plain words for a status, per RFC 3463 subject and detail. Only what a sender can act on.
-Words words_for(const std::string& status, DsnAction action) {
-  // "X.Y.Z": subject Y, detail Z.
-  std::string subject, detail;
-  auto d1 = status.find('.');
-  auto d2 = d1 == std::string::npos ? std::string::npos : status.find('.', d1 + 1);
-  if (d2 != std::string::npos) {
-    subject = status.substr(d1 + 1, d2 - d1 - 1);
-    detail = status.substr(d2 + 1);
-  }
-  const bool transient = !status.empty() && status[0] == '4' && action == DsnAction::delayed;
+// Plain words for a recipient's outcome. Failures and delays are explained by the knowledge
+// base (diagnose/), from the remote's reply when there is one, else from the status alone;
+// the success actions need no diagnosis.
+Words words_for(const std::string& status, std::string_view reply, DsnAction action) {
   if (action == DsnAction::delivered)
     return {"It was delivered.", "Nothing: this report is only the confirmation you asked for."};
   if (action == DsnAction::relayed)
@@ -102,52 +97,14 @@ Words words_for(const std::string& status, DsnAction action) {
   if (action == DsnAction::expanded)
     return {"It was delivered to a list or alias, which passes it on to its members.", "Nothing."};
 
+  const diagnose::Explanation e = diagnose::explain(reply.empty() ? std::string_view(status) : reply);
   Words w;
-  if (subject == "1" && detail == "10") {
-    w = {"The recipient's domain publishes that it accepts no mail at all (null MX, RFC 7505).",
-         "Ask the recipient for another address."};
-  } else if (subject == "1" && (detail == "1" || detail == "0" || detail == "3" || detail == "6")) {
-    w = {"The recipient's mailbox does not exist at the destination.",
-         "Check the address for typing mistakes, or ask the recipient for the right one."};
-  } else if (subject == "1" && detail == "2") {
-    w = {"The recipient's domain does not exist, or has no mail server.",
-         "Check the part of the address after the @ for typing mistakes."};
-  } else if (subject == "2" && detail == "2") {
-    w = {"The recipient's mailbox is full.",
-         "Try again later, or tell the recipient by other means that their mailbox is full."};
-  } else if ((subject == "2" && detail == "3") || (subject == "3" && detail == "4")) {
-    w = {"The message is larger than the receiving side accepts.",
-         "Send a smaller message, for example with large files shared as a link."};
-  } else if (subject == "2") {
-    w = {"The recipient's mailbox is disabled or not accepting mail.",
-         "Ask the recipient, by other means, whether the address is still in use."};
-  } else if (subject == "4" && detail == "7") {
-    w = {"The message could not be delivered in the time allowed: the destination could not be "
-         "reached, or kept refusing it for now, at every attempt.",
-         "The destination may be down or misconfigured. Try again later, or reach the recipient "
-         "another way."};
-  } else if (subject == "4") {
-    w = {"The destination's mail server could not be reached, or its domain could not be looked up.",
-         "Check the domain in the address; if it is right, its administrators need to know their "
-         "mail server is unreachable."};
-  } else if (subject == "5") {
-    w = {"The conversation with the receiving server failed (a protocol error).",
-         "Tell your mail administrator; the technical report below has the details."};
-  } else if (subject == "6") {
-    w = {"The receiving server cannot accept the message in its form (for example 8-bit text or "
-         "international addresses that it does not support).",
-         "Send it as plain text with ASCII addresses, or tell your mail administrator."};
-  } else if (subject == "7") {
-    w = {"The receiving server refused the message by its policy (security, spam filtering, or "
-         "sender authentication).",
-         "Your mail administrator should check the sending domain's SPF, DKIM and DMARC records and "
-         "the server's reputation; the server's own words below usually say which."};
-  } else if (subject == "3") {
-    w = {"The receiving mail system had a problem of its own.",
-         "Try again later; if it persists, tell the recipient's administrators."};
-  } else {
+  if (e.category == diagnose::Category::unknown || e.category == diagnose::Category::success) {
     w = {"The delivery did not succeed.", "Tell your mail administrator; the technical report below has the details."};
+  } else {
+    w = {e.meaning, e.todo};
   }
+  const bool transient = !status.empty() && status[0] == '4' && action == DsnAction::delayed;
   if (transient)
     w.todo = "Nothing for now: the mail system keeps trying and will tell you if it gives up.";
   return w;
@@ -267,7 +224,7 @@ std::optional<smtp::Message> build_dsn(const DsnRequest& req) {
     line("This is the delivery report you asked for, about " + plural(n_success, "recipient") + ".");
   for (const DsnRecipient* r : rcpts) {
     const std::string status = status_of(*r);
-    Words w = words_for(status, r->action);
+    Words w = words_for(status, r->reply, r->action);
     line("");
     line("<" + one_line(orig.recipients[r->index].address) + ">:");
     line("  What happened: " + (r->explanation.empty() ? w.happened : one_line(r->explanation)));
