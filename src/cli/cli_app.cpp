@@ -11,6 +11,12 @@
 #include "cli/doctor_command.hpp"
 #include "cli/test_command.hpp"
 #include "cli/user_command.hpp"
+#include "cli/mailq_command.hpp"
+#include "cli/sendmail_command.hpp"
+#include "cli/queue_command.hpp"
+#include "cli/message_command.hpp"
+#include "cli/track_command.hpp"
+#include "cli/status_command.hpp"
 
 namespace sluice::cli {
 namespace {
@@ -25,6 +31,13 @@ constexpr AddCommand kCommands[] = {
     add_user_command,
     add_test_command,
     add_doctor_command,
+    add_queue_command,
+    add_message_command,
+    add_track_command,
+    add_status_command,
+    add_reload_command,
+    add_sendmail_command,
+    add_mailq_command,
 };
 
 // "sluice config check": the words that select `app`.
