@@ -97,7 +97,10 @@ Words words_for(const std::string& status, std::string_view reply, DsnAction act
   if (action == DsnAction::expanded)
     return {"It was delivered to a list or alias, which passes it on to its members.", "Nothing."};
 
-  const diagnose::Explanation e = diagnose::explain(reply.empty() ? std::string_view(status) : reply);
+  // The status decides when the queue set one of its own (expiry's 4.4.7 over the last
+  // reply); otherwise the remote's words say more than their code.
+  const bool own_status = !status.empty() && status != enhanced_code_of(reply);
+  const diagnose::Explanation e = diagnose::explain(reply.empty() || own_status ? std::string_view(status) : reply);
   Words w;
   if (e.category == diagnose::Category::unknown || e.category == diagnose::Category::success) {
     w = {"The delivery did not succeed.", "Tell your mail administrator; the technical report below has the details."};

@@ -380,6 +380,20 @@ TEST(Dsn, ExpiryUsesTheGivenStatusAndExplanation) {
   EXPECT_NE(p.parts[0].body.find("What happened: The message stayed in the queue for 5 days"), std::string::npos);
 }
 
+TEST(Dsn, PlainWordsComeFromTheKnowledgeBase) {
+  // A receiver's own words are recognised (diagnose/knowledge.txt), not only the status.
+  smtp::Envelope e = envelope();
+  DsnRecipient r = failed_bob();
+  r.reply = "550 5.7.26 This mail has been blocked because the sender is unauthenticated. "
+            "Gmail requires all senders to authenticate with either SPF or DKIM. - gsmtp";
+  auto m = build_dsn(request(e, kContent, {r}));
+  ASSERT_TRUE(m.has_value());
+  const std::string human = parse(m->content).parts[0].body;
+  EXPECT_NE(human.find("What happened: Gmail refused the message because neither SPF nor DKIM"), std::string::npos)
+      << human;
+  EXPECT_NE(human.find("What to do: Publish an SPF record"), std::string::npos) << human;
+}
+
 TEST(Dsn, ReplyTextCannotInjectFields) {
   smtp::Envelope e = envelope();
   DsnRecipient r = failed_bob();
