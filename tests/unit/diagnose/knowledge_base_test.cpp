@@ -207,6 +207,17 @@ TEST(Explain, ClassifiesWhatOurOwnDeliveryReports) {
             Category::configuration);
 }
 
+TEST(Explain, MoreOfOurOwnTexts) {
+  EXPECT_EQ(explain("250 2.0.0 Ok: queued as 0CHG5V1M2KT99").category, Category::success);
+  EXPECT_EQ(explain("451 4.4.0 Connection closed before any message was sent").rule, "lost-connection");
+  EXPECT_EQ(explain("452 4.2.2 Mailbox full: insufficient storage").category, Category::mailbox);
+  EXPECT_EQ(explain("452 4.2.2 Mailbox full: insufficient storage").retry, Retry::yes);
+  EXPECT_EQ(explain("550 5.4.6 mail forwarding loop for bob@example.test").rule, "mail-loop");
+  EXPECT_EQ(explain("TLS handshake failed: sslv3 alert handshake failure").rule, "tls-handshake");
+  EXPECT_EQ(explain("TLS handshake timed out").category, Category::tls);
+  EXPECT_EQ(explain("451 4.4.4 No host of this next hop could be tried").retry, Retry::yes);
+}
+
 TEST(Explain, FromAReply) {
   Explanation e = explain(Reply(451, "4.7.1", "Greylisted, please try again in 300 seconds"));
   EXPECT_EQ(e.category, Category::greylisting);
