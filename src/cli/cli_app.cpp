@@ -9,7 +9,7 @@
 #include "cli/config_command.hpp"
 #include "cli/dkim_command.hpp"
 #include "cli/doctor_command.hpp"
-#include "cli/test_command.hpp"
+#include "cli/explain_command.hpp"
 #include "cli/user_command.hpp"
 #include "cli/mailq_command.hpp"
 #include "cli/sendmail_command.hpp"
@@ -17,6 +17,7 @@
 #include "cli/message_command.hpp"
 #include "cli/track_command.hpp"
 #include "cli/status_command.hpp"
+#include "cli/test_command.hpp"
 
 namespace sluice::cli {
 namespace {
@@ -31,6 +32,7 @@ constexpr AddCommand kCommands[] = {
     add_user_command,
     add_test_command,
     add_doctor_command,
+    add_explain_command,
     add_queue_command,
     add_message_command,
     add_track_command,
