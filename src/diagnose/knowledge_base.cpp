@@ -94,7 +94,7 @@ size_t status_at(std::string_view s, size_t i) {
     while (j < s.size() && is_digit(s[j]) && digits < 4) ++j, ++digits;
     if (digits == 0 || digits > 3) return 0;
   }
-  if (j < s.size() && (is_digit(s[j]) || s[j] == '.' )) {
+  if (j < s.size() && (is_digit(s[j]) || s[j] == '.')) {
     // "5.7.1." at the end of a sentence is still a code; "4.16.55.1" is not.
     if (s[j] == '.' && (j + 1 == s.size() || !is_digit(s[j + 1]))) return j - i;
     return 0;
@@ -323,11 +323,10 @@ Result<KnowledgeBase> KnowledgeBase::parse(std::string_view data) {
   auto error = [&line_no](const std::string& what) {
     return fail(ErrorClass::config, "knowledge data line " + std::to_string(line_no) + ": " + what);
   };
-  auto finish = [&kb, &error](Entry* e) -> Result<void> {
+  auto finish = [&error](const Entry* e) -> Result<void> {
     if (e == nullptr) return ok();
     if (e->title.empty() || e->meaning.empty() || e->todo.empty() || e->retry.empty())
       return error("entry [" + e->id + "] needs title, meaning, todo and retry");
-    (void)kb;
     return ok();
   };
   size_t start = 0;
