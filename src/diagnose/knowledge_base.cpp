@@ -488,6 +488,14 @@ std::string advice_line(const Explanation& e) {
 std::string one_line_advice(const Reply& reply) { return advice_line(explain(reply)); }
 std::string one_line_advice(std::string_view reply_or_error) { return advice_line(explain(reply_or_error)); }
 
+bool asks_to_slow_down(const Explanation& e) {
+  const bool temporary = e.code == 0 || (e.code >= 400 && e.code < 500);
+  if (!temporary) return false;
+  if (e.rule == "gmail-receiving-rate" || e.rule == "too-many-recipients-text" || e.rule == "status-x-5-3")
+    return false;  // one mailbox's or one transaction's limit, not the destination's
+  return e.category == Category::rate_limited || e.category == Category::reputation;
+}
+
 namespace {
 // Appends `text` wrapped at kWidth columns; continuation lines start with `indent` spaces.
 // The first line continues whatever `out` already holds (`used` columns).

@@ -114,6 +114,13 @@ Explanation explain(const Reply& reply);
 std::string one_line_advice(const Reply& reply);
 std::string one_line_advice(std::string_view reply_or_error);
 
+// Whether the reply asks the sender to send less for a while — a rate limit or a temporary
+// reputation deferral (Gmail 4.7.28, Yahoo TSS04, Microsoft 4.7.5xx, Comcast RL...) — so the
+// next hop's queue should slow down (fewer connections, a lower rate, a longer retry) until
+// deliveries succeed again. Not for one recipient's own limits (Gmail 4.2.1 "receiving mail
+// at a rate"): those say nothing about the whole destination.
+bool asks_to_slow_down(const Explanation& e);
+
 // The full human rendering that `sluice explain` prints (ends with a newline).
 std::string format_explanation(const Explanation& e);
 

@@ -234,6 +234,23 @@ TEST(OneLineAdvice, CategoryActionAndRetry) {
             std::string::npos);
 }
 
+TEST(AsksToSlowDown, RateLimitsAndReputationDeferrals) {
+  EXPECT_TRUE(asks_to_slow_down(explain(
+      "421-4.7.28 [192.0.2.10] Our system has detected an unusual rate of unsolicited mail originating from your IP address. - gsmtp")));
+  EXPECT_TRUE(asks_to_slow_down(explain(
+      "421 4.7.0 [TSS04] Messages from 192.0.2.10 temporarily deferred due to unexpected volume or user complaints")));
+  EXPECT_TRUE(asks_to_slow_down(explain("451 4.7.500 Server busy. Please try again later from [192.0.2.10]. (S77719)")));
+  EXPECT_TRUE(asks_to_slow_down(explain("421 Comcast RL0000002 Too many sessions are opened")));
+  EXPECT_TRUE(asks_to_slow_down(explain("421 4.7.0 Too many connections from your IP")));
+  // Not: one mailbox's limit, one transaction's recipients, a permanent block, other failures.
+  EXPECT_FALSE(asks_to_slow_down(explain(
+      "450-4.2.1 The user you are trying to contact is receiving mail at a rate that prevents additional messages")));
+  EXPECT_FALSE(asks_to_slow_down(explain("452 4.5.3 Too many recipients")));
+  EXPECT_FALSE(asks_to_slow_down(explain("550 5.7.606 Access denied, banned sending IP [192.0.2.10]")));
+  EXPECT_FALSE(asks_to_slow_down(explain("451 4.7.1 Greylisted, try again later")));
+  EXPECT_FALSE(asks_to_slow_down(explain("451 4.4.1 connect to a[192.0.2.1]:25: Connection refused")));
+}
+
 TEST(FormatExplanation, HasEverySection) {
   const std::string out = format_explanation(explain("550 5.7.1 Relay access denied"));
   for (const char* s : {"What:", "Category:", "Codes:", "550 5.7.1", "Meaning:", "Likely causes:", "What to do:",
