@@ -207,6 +207,8 @@ Result<std::string> write_maildrop(const std::string& dir, const MaildropEntry& 
 
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
+    // The data directory itself may not exist yet (sluiced never started): make the path.
+    fs::create_directories(fs::path(dir).parent_path(), ec);
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
       return fail(ErrorClass::io, "cannot create the maildrop directory " + dir + ": " + errno_text(errno));
   }

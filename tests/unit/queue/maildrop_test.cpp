@@ -70,7 +70,7 @@ TEST(Maildrop, TruncatedAndForeignFilesAreRefused) {
 }
 
 TEST(Maildrop, WriteIsPrivateAndReadable) {
-  const std::string dir = temp_dir("write") + "/maildrop";  // created by the write
+  const std::string dir = temp_dir("write") + "/var/maildrop";  // created by the write, parent too
   auto path = write_maildrop(dir, sample());
   ASSERT_TRUE(path) << path.error().message();
   struct stat st {};
