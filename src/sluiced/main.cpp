@@ -35,6 +35,10 @@
 #include "auth/user_store.hpp"
 #include "net/smtp_server.hpp"
 #include "net/tls_context.hpp"
+#include "policy/dnsbl.hpp"
+#include "policy/greylist.hpp"
+#include "policy/protection_policy.hpp"
+#include "policy/rate_limits.hpp"
 #include "queue/queue_manager.hpp"
 #include "queue/smtp_transport.hpp"
 #include "routing/aliases.hpp"
@@ -190,7 +194,15 @@ int run(const std::string& config_path) {
       std::cerr << "sluiced: " << users.error().message() << "\n";
       return kExitConfig;
     }
-    daemon::PolicyFactory policies(directory, *cfg, *users, clock);
+    // Inbound protection. The queue's resolver serves it too: any thread may ask.
+    policy::DnsblChecker dnsbl(*resolver, cfg->protection.dnsbl);
+    policy::LocalGreylistStore greylist_store((data_dir / "greylist").string());
+    if (auto r = greylist_store.load(); !r)
+      std::cerr << "sluiced: warning: greylisting starts empty: " << r.error().message() << "\n";
+    policy::Greylist greylist(cfg->protection.greylist, greylist_store, clock);
+    policy::RateLimits rates(clock);
+    policy::ProtectionServices protection{cfg->protection, &dnsbl, resolver.get(), &greylist, &rates};
+    daemon::PolicyFactory policies(directory, *cfg, *users, clock, protection);
     net::SmtpServer server(cfg, net::ServerServices{policies, sink, protocol_log, session_ids, clock});
     std::vector<std::string> bound;
     if (auto r = server.bind(cfg->server.threads, bound); !r) {
@@ -218,6 +230,13 @@ int run(const std::string& config_path) {
     }
     server.stop();
     server.join();
+    {  // greylisting state survives restarts
+      const auto keep = std::max(cfg->protection.greylist.lifetime, cfg->protection.greylist.pass_for);
+      const int64_t now_us =
+          std::chrono::duration_cast<std::chrono::microseconds>(clock.now().time_since_epoch()).count();
+      if (auto r = greylist_store.save(now_us, int64_t(keep.count()) * 1000000); !r)
+        std::cerr << "sluiced: warning: greylisting state not saved: " << r.error().message() << "\n";
+    }
     // The committer's destructor commits what sessions handed over and runs their callbacks.
   }
   queue.stop();

@@ -11,6 +11,7 @@
 #include "net/smtp_server.hpp"
 #include <map>
 
+#include "policy/protection_policy.hpp"
 #include "policy/relay_control.hpp"
 #include "policy/session_authenticator.hpp"
 #include "queue/queue_manager.hpp"
@@ -23,8 +24,8 @@ class PolicyFactory final : public net::SessionPolicyFactory {
  public:
   // One authenticator per connector: each has its own logon-failure limits and tarpit.
   PolicyFactory(const routing::LocalDirectory& directory, const config::Config& config,
-                const auth::UserStore& users, const Clock& clock)
-      : directory_(directory) {
+                const auth::UserStore& users, const Clock& clock, policy::ProtectionServices protection)
+      : directory_(directory), protection_(protection) {
     for (const auto& c : config.receive_connectors)
       authenticators_[c.name] = std::make_unique<policy::SessionAuthenticator>(
           users, policy::SessionAuthenticator::limits_of(c), clock);
@@ -35,12 +36,15 @@ class PolicyFactory final : public net::SessionPolicyFactory {
   }
   std::unique_ptr<smtp::SessionPolicy> make(const config::ReceiveConnector& connector,
                                             QueueIdGenerator& ids) override {
-    return std::make_unique<policy::RelayControl>(
+    // Relay control first, then DNSBL, greylisting and rate limits around it.
+    auto relay = std::make_unique<policy::RelayControl>(
         directory_, policy::RelayControl::usage_allows_relay(connector.usage), ids);
+    return std::make_unique<policy::ProtectionPolicy>(std::move(relay), connector, protection_);
   }
 
  private:
   const routing::LocalDirectory& directory_;
+  policy::ProtectionServices protection_;
   std::map<std::string, std::unique_ptr<policy::SessionAuthenticator>> authenticators_;
 };
 
