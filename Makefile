@@ -10,6 +10,11 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 CONFIG     ?= var/sluice.toml
 
+# ccache: paths relative to the checkout and no working-directory hash, so a fresh clone
+# elsewhere (CI) and the three build directories share cached objects.
+export CCACHE_BASEDIR   := $(CURDIR)
+export CCACHE_NOHASHDIR := true
+
 deps:
 	@scripts/install-deps
 
