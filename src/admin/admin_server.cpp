@@ -8,6 +8,7 @@
 
 #include "admin/admin_views.hpp"
 #include "admin/http.hpp"
+#include "log/log_format.hpp"
 
 namespace sluice::admin {
 
@@ -163,6 +164,14 @@ struct AdminServer::Impl {
         auto content = s.backend.content(id);
         j["headers"] = content ? header_fields(*content) : json::array();
         if (!content) j["content_error"] = content.error().context;
+        // The last failed attempt's SMTP conversation, from the SEND protocol log.
+        j["last_failed_transcript"] = nullptr;
+        for (auto it = m.attempts.rbegin(); it != m.attempts.rend(); ++it) {
+          if (it->status == "delivered" || it->connector.empty()) continue;
+          const std::string endpoint = it->remote_ip.empty() ? "" : log::format_endpoint(it->remote_ip, it->port);
+          if (auto t = find_transcript(s.protocol_dir, id, endpoint)) j["last_failed_transcript"] = *t;
+          break;
+        }
         return send_json(res, 200, j);
       }
       send_error(res, 404, "no message " + id + " in the queue (delivered, removed, or never here; search GET /api/v1/track?queue_id=" + id + ")");

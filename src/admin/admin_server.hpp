@@ -42,6 +42,7 @@ struct AdminServices {
   // POST /api/v1/reload: loads and applies the configuration; an error carries every
   // diagnostic (file:line: message) and means the old configuration keeps running.
   std::function<Result<void>()> reload;
+  std::filesystem::path protocol_dir;  // <data_dir>/logs/protocol: transcripts of failed attempts
 };
 
 struct AdminOptions {

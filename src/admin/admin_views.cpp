@@ -247,6 +247,90 @@ Result<json> search_tracking(const fs::path& dir, const TrackQuery& q) {
   return json(std::vector<json>(found.begin(), found.end()));
 }
 
+namespace {
+
+// One CSV record of the protocol log (RFC 4180 quoting; a quoted field may span lines).
+bool read_csv_record(std::istream& in, std::vector<std::string>& fields) {
+  fields.clear();
+  std::string line;
+  if (!std::getline(in, line)) return false;
+  std::string field;
+  bool quoted = false;
+  for (;;) {
+    for (size_t i = 0; i < line.size(); ++i) {
+      const char c = line[i];
+      if (quoted) {
+        if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+          field += '"';
+          ++i;
+        } else if (c == '"') {
+          quoted = false;
+        } else {
+          field += c;
+        }
+      } else if (c == '"') {
+        quoted = true;
+      } else if (c == ',') {
+        fields.push_back(std::move(field));
+        field.clear();
+      } else {
+        field += c;
+      }
+    }
+    if (!quoted || !std::getline(in, line)) break;
+    field += '\n';
+  }
+  fields.push_back(std::move(field));
+  return true;
+}
+
+// Fields: date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context
+constexpr size_t kTime = 0, kSession = 2, kRemote = 5, kEvent = 6, kData = 7, kContext = 8, kFields = 9;
+
+std::vector<fs::path> send_logs(const fs::path& dir) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind("SEND", 0) == 0 && name.size() > 4 && name.substr(name.size() - 4) == ".LOG") files.push_back(it->path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
+Result<json> find_transcript(const fs::path& protocol_dir, std::string_view queue_id, std::string_view remote_endpoint) {
+  const auto files = send_logs(protocol_dir);
+  std::string carried, to_endpoint;  // the last session of each kind
+  std::vector<std::string> f;
+  for (const auto& p : files) {
+    std::ifstream in(p);
+    while (read_csv_record(in, f)) {
+      if (f.size() < kFields || f[0].empty() || f[0][0] == '#') continue;
+      if (f[kEvent] == "*" && f[kContext] == "sending message" && f[kData] == queue_id) carried = f[kSession];
+      if (!remote_endpoint.empty() && f[kRemote] == remote_endpoint) to_endpoint = f[kSession];
+    }
+  }
+  const std::string session = carried.empty() ? to_endpoint : carried;
+  if (session.empty()) return json(nullptr);
+  json lines = json::array();
+  for (const auto& p : files) {
+    std::ifstream in(p);
+    while (read_csv_record(in, f)) {
+      if (f.size() < kFields || f[kSession] != session) continue;
+      const std::string& e = f[kEvent];
+      std::string text = e == ">"   ? "C: " + f[kData]
+                         : e == "<" ? "S: " + f[kData]
+                         : e == "+" ? "* connected"
+                         : e == "-" ? "* disconnected: " + f[kContext]
+                                    : "* " + f[kContext] + (f[kData].empty() ? "" : ": " + f[kData]);
+      lines.push_back(f[kTime] + " " + text);
+    }
+  }
+  return json{{"session_id", session}, {"lines", std::move(lines)}};
+}
+
 std::string queue_metrics(const std::vector<queue::QueueInfo>& queues, const std::vector<queue::MessageInfo>& messages,
                           SystemTime now) {
   std::map<std::string, double> oldest;

@@ -52,6 +52,14 @@ Result<TrackQuery> parse_track_query(const std::multimap<std::string, std::strin
 // order, which is date order), at most q.limit (the newest ones when there are more).
 Result<nlohmann::json> search_tracking(const std::filesystem::path& dir, const TrackQuery& q);
 
+// The SMTP transcript of the last outbound connection that carried `queue_id` (its SEND
+// protocol log session: the one with the '*' "sending message" record naming the id), or, when
+// none did (the connection failed before), the last session to `remote_endpoint` ("ip:port").
+// AUTH data is masked in the log already. null when there is none (protocol_log = false on the
+// connector, or logs rotated away). {"session_id", "lines": [..."C: EHLO x", "S: 250 ..."]}.
+Result<nlohmann::json> find_transcript(const std::filesystem::path& protocol_dir, std::string_view queue_id,
+                                       std::string_view remote_endpoint);
+
 // The per-queue gauges for /metrics, in the text format: message count and oldest message age.
 std::string queue_metrics(const std::vector<queue::QueueInfo>& queues, const std::vector<queue::MessageInfo>& messages,
                           SystemTime now);

@@ -77,6 +77,7 @@ class AdminServerTest : public ::testing::Test {
     EXPECT_NE(mkdtemp(tmpl.data()), nullptr);
     root_ = tmpl;
     fs::create_directories(root_ / "tracking");
+    fs::create_directories(root_ / "protocol");
     queue::QueueInfo q;
     q.identity = "far.example";
     q.delivery_type = queue::DeliveryType::dns_connector_delivery;
@@ -94,6 +95,8 @@ class AdminServerTest : public ::testing::Test {
     a.recipients = {"bob@far.example"};
     a.remote_host = "mx1.far.example";
     a.remote_ip = "192.0.2.7";
+    a.port = 25;
+    a.connector = "internet";
     a.reply = "451 4.7.1 Try again later";
     a.status = "deferred";
     backend_.messages_[0].attempts.push_back(a);
@@ -118,7 +121,7 @@ class AdminServerTest : public ::testing::Test {
                         if (reload_fails_) return fail(ErrorClass::config, "sluice.toml:3:1: unknown key 'x'");
                         ++reloads_;
                         return {};
-                      }},
+                      }, root_ / "protocol"},
         o);
     ASSERT_TRUE(s.has_value()) << s.error().context;
     server_ = std::move(*s);
@@ -231,6 +234,28 @@ TEST_F(AdminServerTest, MessageDetailHasHeadersRecipientsAndAttempts) {
   EXPECT_EQ(m["attempts"][0]["remote_ip"], "192.0.2.7");
   EXPECT_EQ(m["attempts"][0]["reply"], "451 4.7.1 Try again later");
   get_json("/api/v1/messages/ZZZZ", 404);
+}
+
+TEST_F(AdminServerTest, MessageDetailHasTheTranscriptOfTheLastFailedAttempt) {
+  EXPECT_TRUE(get_json("/api/v1/messages/AAAA")["last_failed_transcript"].is_null());  // no log yet
+  std::ofstream(root_ / "protocol" / "SEND20261123-1.LOG")
+      << "#Software: sluice\n"
+         "#Fields: date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context\n"
+         "2026-11-23T10:00:00.000Z,mx\\internet,00000000000000A1,0,,192.0.2.7:25,*,mx1.far.example,attempting to connect\n"
+         "2026-11-23T10:00:00.001Z,mx\\internet,00000000000000B2,0,,192.0.2.9:25,*,other,attempting to connect\n"
+         "2026-11-23T10:00:00.010Z,mx\\internet,00000000000000A1,1,10.0.0.1:4000,192.0.2.7:25,<,220 mx1 ESMTP,\n"
+         "2026-11-23T10:00:00.020Z,mx\\internet,00000000000000A1,2,10.0.0.1:4000,192.0.2.7:25,*,AAAA,sending message\n"
+         "2026-11-23T10:00:00.030Z,mx\\internet,00000000000000A1,3,10.0.0.1:4000,192.0.2.7:25,>,RCPT TO:<bob@far.example>,\n"
+         "2026-11-23T10:00:00.040Z,mx\\internet,00000000000000A1,4,10.0.0.1:4000,192.0.2.7:25,<,\"451 4.7.1 Try again, later\",\n"
+         "2026-11-23T10:00:00.050Z,mx\\internet,00000000000000A1,5,10.0.0.1:4000,192.0.2.7:25,-,,session closed\n";
+  json t = get_json("/api/v1/messages/AAAA")["last_failed_transcript"];
+  ASSERT_FALSE(t.is_null());
+  EXPECT_EQ(t["session_id"], "00000000000000A1");
+  ASSERT_EQ(t["lines"].size(), 6u) << t.dump(2);
+  EXPECT_EQ(t["lines"][1], "2026-11-23T10:00:00.010Z S: 220 mx1 ESMTP");
+  EXPECT_EQ(t["lines"][3], "2026-11-23T10:00:00.030Z C: RCPT TO:<bob@far.example>");
+  EXPECT_EQ(t["lines"][4], "2026-11-23T10:00:00.040Z S: 451 4.7.1 Try again, later");  // CSV quoting undone
+  EXPECT_EQ(t["lines"][5], "2026-11-23T10:00:00.050Z * disconnected: session closed");
 }
 
 TEST_F(AdminServerTest, ExportGivesTheMessageAsEml) {
