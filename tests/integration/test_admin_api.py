@@ -1,6 +1,6 @@
 # tests/integration/test_admin_api.py: the admin API of a real sluiced (issue 6).
 # Owns: the token (401 without it, the file made 0600), a 451 peer's reply as the LastError
-# of the queue and the message (and in the message's attempts), suspend stopping deliveries
+# of the queue and the message (and in the message's attempts and its transcript), suspend stopping deliveries
 # and resume restarting them, retry delivering at once after the peer is fixed, remove with
 # ndr=1 producing a DSN to the sender, export as .eml, tracking search, and /metrics parsed
 # by Prometheus' own text parser with counters moving as mail flows.
@@ -112,6 +112,13 @@ class AdminApiTest(harness.OutboundTestCase):
         self.assertEqual(m["attempts"][-1]["reply"], GREYLIST)
         self.assertEqual(m["attempts"][-1]["remote_ip"], "127.0.0.2")
         self.assertTrue(any(h["name"].lower() == "subject" for h in m["headers"]), m["headers"])
+        # The conversation of the failed attempt, from the SEND protocol log (flushed every second).
+        def transcript():
+            t = self.ok("GET", "/api/v1/messages/" + qid)["last_failed_transcript"]
+            return t if t and any(GREYLIST in line for line in t["lines"]) else None
+        harness.wait_until(transcript, 10, "the transcript of the failed attempt")
+        lines = transcript()["lines"]
+        self.assertTrue(any(" C: RCPT TO:<bob@stuck.test>" in line for line in lines), lines)
         eml = self.ok("GET", "/api/v1/messages/%s/export" % qid, raw=True)
         self.assertIn(token.encode(), eml)
         found = self.ok("GET", "/api/v1/track?queue_id=%s&event=DEFER" % qid)
