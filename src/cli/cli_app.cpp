@@ -17,6 +17,7 @@
 #include "cli/message_command.hpp"
 #include "cli/track_command.hpp"
 #include "cli/status_command.hpp"
+#include "cli/config_show_command.hpp"
 #include "cli/test_command.hpp"
 
 namespace sluice::cli {
@@ -28,6 +29,7 @@ using AddCommand = void (*)(CLI::App&, CliContext&);
 // with an add_*_command function, and one line here.
 constexpr AddCommand kCommands[] = {
     add_config_command,
+    add_config_show_command,  // adds `show` to `config`: after add_config_command
     add_dkim_command,
     add_user_command,
     add_test_command,
