@@ -178,6 +178,27 @@ class MailqDeferredTest(harness.OutboundTestCase):
             self.assertIn("(451 4.3.0 mailbox busy, try later)", lines)
             self.assertIn(" " * 49 + "someone@busy.test", lines)
             self.assertRegex(lines[-1], r"^-- \d+ Kbytes in 1 Request\.$")
+        queue_id = lines[1][:13]
+        # The same reply as LastError in the Get-Queue/Get-Message views and in message show.
+        sluice = harness.sluice_path()
+        r = run(self.daemon, [sluice, "queue"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # The next hop's queue (a 451 to RCPT is the message's LastError, not the queue's).
+        self.assertRegex(r.stdout.decode(), r"\nsmarthost:busy +SmartHostConnectorDelivery +\w+ +1\b")
+        r = run(self.daemon, [sluice, "queue", "messages", "--to", "someone@busy.test"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(queue_id, r.stdout.decode())
+        self.assertIn("451 4.3.0 mailbox busy, try later", r.stdout.decode())
+        r = run(self.daemon, [sluice, "message", "show", queue_id])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("451 4.3.0 mailbox busy, try later", r.stdout.decode())
+        r = run(self.daemon, [sluice, "message", "show", "--json", queue_id])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        import json
+        self.assertEqual(json.loads(r.stdout)["queue_id"], queue_id)
+        r = run(self.daemon, [sluice, "message", "show", "0000000000000"])
+        self.assertEqual(r.returncode, 66, r.stderr)
+        self.assertIn(b"no message 0000000000000", r.stderr)
 
 
 if __name__ == "__main__":
