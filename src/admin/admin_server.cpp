@@ -231,6 +231,12 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(AdminServices services, 
                                         " (in use by another program, or not an address of this host); change [admin] listen");
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->http.listen_after_bind(); });
+  // httplib's stop() does nothing before the listener runs, so a stop() right after start()
+  // would leave the thread listening and the join waiting forever: start() returns only once
+  // it runs (bounded: listen_after_bind only fails at once, on a socket that bind() refused).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!impl->http.is_running() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return std::unique_ptr<AdminServer>(new AdminServer(std::move(impl)));
 }
 
