@@ -33,6 +33,10 @@ maildir_root = "$dir/mail"
 [[user]]
 address = "sink@bench.test"
 
+# No admin API: it would want a fixed port, and the benchmark does not use it.
+[admin]
+enabled = false
+
 [[receive_connector]]
 name = "bench"
 listen = ["127.0.0.1:0"]

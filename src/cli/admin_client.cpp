@@ -1,7 +1,7 @@
 // cli/admin_client.cpp: see admin_client.hpp.
 #include "cli/admin_client.hpp"
 
-#include <httplib.h>
+#include "admin/http.hpp"  // cpp-httplib as Debian compiled it (ODR)
 
 #include <cerrno>
 #include <cstring>

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <string>
 #include <asio/io_context.hpp>
@@ -29,9 +30,14 @@
 #include "delivery/smtp_delivery.hpp"
 #include "delivery/tls_client.hpp"
 #include "dns/unbound_resolver.hpp"
+#include "log/metrics.hpp"
 #include "log/protocol_log.hpp"
 #include "log/session_id.hpp"
 #include "log/tracking_log.hpp"
+#include "auth/dkim_signer.hpp"
+#include "admin/admin_backend.hpp"
+#include "admin/admin_server.hpp"
+#include "admin/admin_views.hpp"
 #include "auth/user_store.hpp"
 #include "net/smtp_server.hpp"
 #include "net/tls_context.hpp"
@@ -39,6 +45,7 @@
 #include "policy/greylist.hpp"
 #include "policy/protection_policy.hpp"
 #include "policy/rate_limits.hpp"
+#include "queue/maildrop.hpp"
 #include "queue/queue_manager.hpp"
 #include "queue/smtp_transport.hpp"
 #include "routing/aliases.hpp"
@@ -160,6 +167,8 @@ int run(const std::string& config_path) {
   log::ProtocolLog send_log(data_dir / "logs" / "protocol", log::ProtocolLogKind::send, cfg->server.hostname, clock);
   log::TrackingLog tracking(data_dir / "logs" / "tracking", cfg->server.hostname, clock);
   log::SessionIdGenerator session_ids(clock);
+  log::Metrics metrics_registry;  // GET /metrics
+  log::MailMetrics metrics(metrics_registry);
   delivery::MaildirDelivery maildir(cfg->local_delivery.maildir_root, cfg->server.hostname);
 
   // Outbound: the queue's own event loop, its resolver, client TLS and the SMTP transport.
@@ -179,14 +188,25 @@ int run(const std::string& config_path) {
   // The queue mints ids for DSNs and forwarded copies; no receive loop uses this generator number.
   QueueIdGenerator queue_ids(clock, QueueIdGenerator::kMaxGenerators - 1);
   queue::QueueManager queue(
-      queue::QueueServices{**store, directory, maildir, tracking, clock, queue_loop, transport, queue_ids}, cfg,
+      queue::QueueServices{**store, directory, maildir, tracking, clock, queue_loop, transport, queue_ids, &metrics}, cfg,
       queue::QueueOptions{std::max(4u, std::thread::hardware_concurrency())});
   if (!spooled->empty()) std::cerr << "sluiced: recovered " << spooled->size() << " message(s) from the spool\n";
   queue.recover(std::move(*spooled));
 
   {
-    spool::Committer committer(**store);
-    daemon::SpoolSink sink(committer, queue, tracking);
+    spool::Committer committer(**store, [&metrics](std::chrono::nanoseconds elapsed, size_t messages, bool) {
+      metrics.spool_commit(std::chrono::duration<double>(elapsed).count(), messages);
+    });
+    std::vector<auth::DkimSigner> dkim_signers;
+    for (const auto& d : cfg->dkim) {
+      auto signer = auth::DkimSigner::load(d.domain, d.selector, d.key_file, d.algorithm);
+      if (!signer) {
+        std::cerr << "sluiced: [[dkim]] " << d.domain << ": " << signer.error().message() << "\n";
+        return kExitConfig;
+      }
+      dkim_signers.push_back(std::move(*signer));
+    }
+    daemon::SpoolSink sink(committer, queue, tracking, *cfg, dkim_signers, clock);
     std::vector<auth::ConfiguredUser> configured;
     for (const auto& u : cfg->users) configured.push_back({u.address, u.password_hash});
     auto users = auth::UserStore::load(cfg->server.users_file, configured);
@@ -203,7 +223,7 @@ int run(const std::string& config_path) {
     policy::RateLimits rates(clock);
     policy::ProtectionServices protection{cfg->protection, &dnsbl, resolver.get(), &greylist, &rates};
     daemon::PolicyFactory policies(directory, *cfg, *users, clock, protection);
-    net::SmtpServer server(cfg, net::ServerServices{policies, sink, protocol_log, session_ids, clock});
+    net::SmtpServer server(cfg, net::ServerServices{policies, sink, protocol_log, session_ids, clock, &metrics});
     std::vector<std::string> bound;
     if (auto r = server.bind(cfg->server.threads, bound); !r) {
       std::cerr << "sluiced: " << r.error().message() << "\n";
@@ -215,19 +235,86 @@ int run(const std::string& config_path) {
       send_log.tick();
       tracking.tick();
     });
+    // Reload (SIGHUP or POST /api/v1/reload): an invalid file is refused with every error and
+    // the running configuration stays. A valid one applies what can change live today — send
+    // connectors, queue settings and routing (the queue re-routes waiting mail), certificates;
+    // changed receive connectors and listeners still need a restart (said in the answer).
+    auto reload = [&config_path, &queue, &server]() -> Result<void> {
+      config::LoadResult r = config::load_file(config_path);
+      if (!r.ok()) {
+        std::string all;
+        for (const auto& d : r.errors) all += (all.empty() ? "" : "; ") + d.to_string();
+        return fail(ErrorClass::config, all);
+      }
+      queue.set_config(std::make_shared<const config::Config>(std::move(*r.config)));
+      for (const auto& m : server.reload_certificates()) std::cerr << "sluiced: " << m << "\n";
+      std::cerr << "sluiced: configuration reloaded (send connectors, queue, certificates; receive connectors "
+                   "and listeners change at the next restart)\n";
+      return {};
+    };
+    // The admin API on its own threads (cpp-httplib), never on an SMTP loop.
+    admin::QueueBackend admin_backend(queue, **store);
+    std::unique_ptr<admin::AdminServer> admin_server;
+    if (cfg->admin.enabled) {
+      auto token = admin::load_or_create_token(cfg->admin.token_file);
+      if (!token) {
+        std::cerr << "sluiced: " << token.error().context << "\n";
+        return kExitConfig;
+      }
+      admin::AdminOptions admin_options;
+      admin_options.listen = cfg->admin.listen;
+      admin_options.token = *token;
+      admin_options.hostname = cfg->server.hostname;
+      admin_options.version = std::string(kVersion);
+      auto started = admin::AdminServer::start(
+          admin::AdminServices{admin_backend, metrics_registry, clock, data_dir / "logs" / "tracking", reload,
+                               data_dir / "logs" / "protocol"},
+          admin_options);
+      if (!started) {
+        std::cerr << "sluiced: " << started.error().context << "\n";
+        return kExitOsErr;
+      }
+      admin_server = std::move(*started);
+      std::cout << "listening admin "
+                << config::ListenAddress{cfg->admin.listen.host, admin_server->port()}.to_string() << "\n";
+    }
     std::cout << "ready" << std::endl;
 
+    // Mail that `sendmail` left in the maildrop while we were down or answering 4xx; checked
+    // at start and every minute. Its own id generator: the queue's is not shared across threads.
+    QueueIdGenerator maildrop_ids(clock, QueueIdGenerator::kMaxGenerators - 2);
+    auto pick_up_maildrop = [&] {
+      const auto report = queue::pick_up_maildrop(
+          (data_dir / "maildrop").string(), {.hostname = cfg->server.hostname}, maildrop_ids, clock,
+          [&sink](smtp::Message&& m) -> Result<void> {
+            std::promise<Result<void>> stored;  // a file is removed only once its message is on disk
+            auto future = stored.get_future();
+            sink.accept(std::make_unique<smtp::Message>(std::move(m)),
+                        [&stored](Result<void> r) { stored.set_value(std::move(r)); });
+            return future.get();
+          });
+      if (report.submitted) std::cerr << "sluiced: picked up " << report.submitted << " message(s) from the maildrop\n";
+      for (const auto& p : report.problems) std::cerr << "sluiced: maildrop: " << p << "\n";
+    };
+    pick_up_maildrop();
+
     for (;;) {
-      int sig = 0;
-      sigwait(&signals, &sig);
+      const timespec minute{60, 0};
+      const int sig = sigtimedwait(&signals, nullptr, &minute);
+      if (sig < 0) {
+        pick_up_maildrop();
+        continue;
+      }
       if (sig == SIGHUP) {
-        for (const auto& m : server.reload_certificates()) std::cerr << "sluiced: " << m << "\n";
-        std::cerr << "sluiced: SIGHUP: certificates reloaded; other configuration changes need a restart\n";
+        if (auto r = reload(); !r)
+          std::cerr << "sluiced: SIGHUP: the new configuration is refused, the running one stays: "
+                    << r.error().message() << "\n";
         continue;
       }
       std::cerr << "sluiced: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ": shutting down\n";
       break;
     }
+    if (admin_server) admin_server->stop();  // no admin call may outlive the queue
     server.stop();
     server.join();
     {  // greylisting state survives restarts

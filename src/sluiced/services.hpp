@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "auth/dkim_signer.hpp"
 #include "config/config.hpp"
 #include "log/tracking_log.hpp"
 #include "net/message_sink.hpp"
@@ -48,14 +49,18 @@ class PolicyFactory final : public net::SessionPolicyFactory {
   std::map<std::string, std::unique_ptr<policy::SessionAuthenticator>> authenticators_;
 };
 
-// Group commit, then one RECEIVE tracking event per recipient, then the queue.
+// DKIM signing of mail that our users and applications send, then group commit, then one
+// RECEIVE tracking event per recipient, then the queue.
 class SpoolSink final : public net::MessageSink {
  public:
   // `queue` and `tracking` must outlive the committer: its callbacks use them, not the sink.
-  SpoolSink(spool::Committer& committer, queue::QueueManager& queue, log::TrackingLog& tracking)
-      : committer_(committer), queue_(queue), tracking_(tracking) {}
+  SpoolSink(spool::Committer& committer, queue::QueueManager& queue, log::TrackingLog& tracking,
+            const config::Config& config, const std::vector<auth::DkimSigner>& signers, const Clock& clock)
+      : committer_(committer), queue_(queue), tracking_(tracking), config_(config), signers_(signers),
+        clock_(clock) {}
 
   void accept(std::unique_ptr<smtp::Message> message, Done done) override {
+    sign(*message);
     std::shared_ptr<smtp::Message> m(std::move(message));
     committer_.commit(m.get(), [&queue = queue_, &tracking = tracking_, m,
                                 done = std::move(done)](Result<void> result) {
@@ -90,9 +95,26 @@ class SpoolSink final : public net::MessageSink {
     }
   }
 
+  // RFC 6376 signing for client and relay connectors (mail from our own users and apps), by
+  // the From domain's [[dkim]] key. A message that cannot be signed goes unsigned, as
+  // OpenDKIM does: the receiver judges it by SPF and DMARC instead.
+  void sign(smtp::Message& m) const {
+    if (signers_.empty()) return;
+    const config::ReceiveConnector* c = config_.find_connector(m.envelope.connector);
+    if (!c || (c->usage != config::ConnectorUsage::client && c->usage != config::ConnectorUsage::relay)) return;
+    auto from = auth::dkim_from_domain(m.content);
+    if (!from) return;
+    const auth::DkimSigner* signer = auth::find_dkim_signer(signers_, *from);
+    if (!signer) return;
+    if (auto field = signer->signature_field(m.content, clock_.now())) m.content.insert(0, *field);
+  }
+
   spool::Committer& committer_;
   queue::QueueManager& queue_;
   log::TrackingLog& tracking_;
+  const config::Config& config_;
+  const std::vector<auth::DkimSigner>& signers_;
+  const Clock& clock_;
 };
 
 }  // namespace sluice::daemon

@@ -107,6 +107,7 @@ class Config:
     def __init__(self):
         self.users = ["alice", "bob", "carol", "dave", "erin", "frank"]
         self.aliases = {"postmaster": ["alice"], "team": ["alice", "bob"]}
+        self.admin_listen = "127.0.0.1:0"
         self.max_message_size = "1MB"
         self.max_recipients = 5
         self.extra = ""  # appended verbatim to the config (for tests that need more)
@@ -135,6 +136,10 @@ class Config:
             "aliases = %s" % toml_str(os.path.join(root, "aliases")),
             "",
         ]
+        # The admin API would default to 127.0.0.1:8025: one fixed port for daemons that run in
+        # parallel. Port 0 unless the test configures [admin] itself.
+        if "[admin]" not in self.extra:
+            lines += ["[admin]", "listen = %s" % toml_str(self.admin_listen), ""]
         for u in self.users:
             lines += ["[[user]]", "address = %s" % toml_str("%s@%s" % (u, DOMAIN)), ""]
         lines += [

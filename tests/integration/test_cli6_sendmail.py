@@ -34,13 +34,14 @@ class FixedPortConfig(harness.Config):
         super().__init__()
         self.apps_port = free_port()
         self.admin_port = free_port()
+        self.admin_listen = "127.0.0.1:%d" % self.admin_port
 
     def render(self, root):
         text = super().render(root)
         old = 'name = "apps"\nlisten = ["127.0.0.1:0"]'
         assert old in text, "harness changed the apps connector"
         text = text.replace(old, 'name = "apps"\nlisten = ["127.0.0.1:%d"]' % self.apps_port)
-        return text + '\n[admin]\nlisten = "127.0.0.1:%d"\n' % self.admin_port
+        return text
 
 
 def entry_point(daemon, name):

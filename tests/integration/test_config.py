@@ -97,14 +97,14 @@ class LifecycleTest(unittest.TestCase):
         self.daemon.cleanup()
 
     def test_listening_lines_and_ready(self):
-        self.assertEqual(set(self.daemon.ports), {"internet", "apps"})
+        self.assertEqual(set(self.daemon.ports), {"internet", "apps", "admin"})
         self.assertNotEqual(self.daemon.port("internet"), self.daemon.port("apps"))
         for p in self.daemon.ports.values():
             self.assertGreater(p, 0)
         lines = [ln for ln in self.daemon.stdout_lines if ln]
         self.assertEqual(lines[-1], "ready")
         for ln in lines[:-1]:
-            self.assertRegex(ln, r"^listening (internet|apps) 127\.0\.0\.1:\d+$")
+            self.assertRegex(ln, r"^listening (internet|apps|admin) 127\.0\.0\.1:\d+$")
 
     def test_sigterm_answers_in_flight_session_with_421_and_exits_0(self):
         c = self.daemon.raw()
