@@ -717,20 +717,20 @@ void QueueManager::on_batch_done(const std::shared_ptr<Batch>& batch, delivery::
         st.remote_mta = a.remote_host;
         st.dsn_pending = !e.envelope.mail_from.empty() && notify_wants(rc.notify, DsnAction::relayed);
         ++stats_.delivered;
-        track(e, "SEND", "SMTP", rc.address, "", st.last_reply, context, connector, a.remote_ip);
+        track(e, "SEND", "SMTP", rc.address, "", st.last_reply, context, connector, a.remote_ip, &a);
       } else if (o.permanent) {
         st.status = RecipientStatus::failed;
         st.remote_mta = a.remote_host;
         st.dsn_pending = !e.envelope.mail_from.empty() && notify_wants(rc.notify, DsnAction::failed);
         ++stats_.failed;
-        track(e, "FAIL", "SMTP", rc.address, "", st.last_reply, context, connector, a.remote_ip);
+        track(e, "FAIL", "SMTP", rc.address, "", st.last_reply, context, connector, a.remote_ip, &a);
       } else {
         st.status = RecipientStatus::deferred;
         st.remote_mta = a.remote_host;
         st.next_attempt_us =
             hop_retry ? hop.next_retry_us : now + us(batch->config->queue.retry_interval(st.attempts));
         ++stats_.deferred;
-        track(e, "DEFER", "SMTP", rc.address, "", st.last_reply, context, connector, a.remote_ip);
+        track(e, "DEFER", "SMTP", rc.address, "", st.last_reply, context, connector, a.remote_ip, &a);
       }
     };
     if (j < result.per_job.size())
@@ -984,7 +984,8 @@ void QueueManager::persist(Entry& e) {
 
 void QueueManager::track(const Entry& e, const char* event, const char* source, std::string_view recipient,
                          std::string_view related, const std::string& status, std::string_view context,
-                         std::string_view connector, std::string_view server_ip) {
+                         std::string_view connector, std::string_view server_ip,
+                         const delivery::AttemptReport* attempt) {
   log::TrackingEvent t;
   t.event_id = event;
   t.source = source;
@@ -1002,6 +1003,13 @@ void QueueManager::track(const Entry& e, const char* event, const char* source, 
   t.client_hostname = e.envelope.client_helo;
   t.server_ip = std::string(server_ip);
   t.connector = connector.empty() ? e.envelope.connector : std::string(connector);
+  t.auth_user = e.envelope.auth_user;  // who submitted it, on every event of the message
+  if (attempt) {
+    // The connection that carried (or failed) this attempt: tracking's tls-* fields.
+    t.tls_version = attempt->tls_version;
+    t.tls_cipher = attempt->tls_cipher;
+    t.tls_verified = attempt->tls_verified;
+  }
   s_.tracking.write(t);
 }
 

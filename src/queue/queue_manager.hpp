@@ -225,7 +225,8 @@ class QueueManager {
   Entry* find_entry(std::string_view queue_id);
   void track(const Entry& e, const char* event, const char* source, std::string_view recipient,
              std::string_view related, const std::string& status, std::string_view context,
-             std::string_view connector = {}, std::string_view server_ip = {});
+             std::string_view connector = {}, std::string_view server_ip = {},
+             const delivery::AttemptReport* attempt = nullptr);
   int64_t now_us() const;
   void settle();
 
