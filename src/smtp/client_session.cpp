@@ -532,6 +532,8 @@ std::string ClientSession::rcpt_command(const Recipient& r) const {
   return cmd;
 }
 
+ClientSession::Transaction::Transaction() = default;
+
 void ClientSession::send_message(OutboundMessage m) {
   SLUICE_ASSERT(ready_for_message());
   SLUICE_ASSERT(m.envelope != nullptr && m.content != nullptr);

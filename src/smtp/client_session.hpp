@@ -163,6 +163,10 @@ class ClientSession {
   enum class Expect { mail, rcpt, data, end_of_data, dot_ignored };
 
   struct Transaction {
+    // Declared, defined in the .cpp: clang does not see a nested class with default member
+    // initializers as default-constructible before the enclosing class is complete, and
+    // std::optional<Transaction>::emplace() would not compile.
+    Transaction();
     OutboundMessage message;
     std::vector<std::optional<RecipientResult>> results;  // per message.recipients position
     std::vector<Expect> pending;
