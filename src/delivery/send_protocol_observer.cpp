@@ -4,49 +4,25 @@
 namespace sluice::delivery {
 
 void SendProtocolObserver::on_attempt(std::string remote, std::string_view host) {
-  remote_ = std::move(remote);
-  write('*', host, "attempting to connect");
+  session_.set_remote_endpoint(std::move(remote));
+  session_.write('*', host, "attempting to connect");
 }
 
 void SendProtocolObserver::on_connect(std::string local) {
-  local_ = std::move(local);
-  write('+', "", "");
+  session_.set_local_endpoint(std::move(local));
+  session_.write('+', "", "");
 }
 
 void SendProtocolObserver::on_sent(std::string_view line) {
   if (line.ends_with("\r\n")) line.remove_suffix(2);
-  write('>', line, "");
+  session_.write('>', line, "");
 }
 
-void SendProtocolObserver::on_received(const Reply& reply) {
-  // One record per reply line, so that a multi-line EHLO reply stays greppable.
-  const std::string wire = reply.wire();
-  size_t start = 0;
-  while (start < wire.size()) {
-    size_t end = wire.find("\r\n", start);
-    if (end == std::string::npos) end = wire.size();
-    write('<', std::string_view(wire).substr(start, end - start), "");
-    start = end + 2;
-  }
-}
+void SendProtocolObserver::on_received(const Reply& reply) { session_.write_reply('<', reply); }
 
 void SendProtocolObserver::on_received_line(std::string_view line) {
   if (line.ends_with("\r\n")) line.remove_suffix(2);
-  write('<', line, "");
-}
-
-void SendProtocolObserver::write(char event, std::string_view data, std::string_view context) {
-  if (!log_) return;
-  log::ProtocolEvent e;
-  e.connector = connector_;
-  e.session_id = session_id_;
-  e.sequence = sequence_++;
-  e.local_endpoint = local_;
-  e.remote_endpoint = remote_;
-  e.event = event;
-  e.data = data;
-  e.context = context;
-  log_->write(e);
+  session_.write('<', line, "");
 }
 
 }  // namespace sluice::delivery

@@ -26,7 +26,7 @@ class SendProtocolObserver final : public smtp::ClientObserver {
  public:
   // `log` null: the connector has protocol_log = false; events are dropped.
   SendProtocolObserver(log::ProtocolLog* log, std::string connector, uint64_t session_id)
-      : log_(log), connector_(std::move(connector)), session_id_(session_id) {}
+      : session_(log, std::move(connector), session_id) {}
 
   // `remote` is "ip:port" (log::format_endpoint); `host` the name tried, for the admin.
   void on_attempt(std::string remote, std::string_view host);
@@ -35,20 +35,14 @@ class SendProtocolObserver final : public smtp::ClientObserver {
   void on_sent(std::string_view line) override;           // one command line, without CRLF
   void on_received(const Reply& reply) override;          // one log line per reply line
   void on_received_line(std::string_view line);  // a raw line, when no Reply was parsed
-  void on_info(std::string_view data, std::string_view context) override { write('*', data, context); }
-  void on_disconnect(std::string_view why) { write('-', "", why); }
+  void on_info(std::string_view data, std::string_view context) override { session_.write('*', data, context); }
+  void on_disconnect(std::string_view why) { session_.write('-', "", why); }
 
-  uint64_t session_id() const { return session_id_; }
-  uint32_t events() const { return sequence_; }
+  uint64_t session_id() const { return session_.session_id(); }
+  uint32_t events() const { return session_.events(); }
 
  private:
-  void write(char event, std::string_view data, std::string_view context);
-
-  log::ProtocolLog* log_;
-  std::string connector_;
-  uint64_t session_id_;
-  std::string local_, remote_;
-  uint32_t sequence_ = 0;
+  log::ProtocolSession session_;
 };
 
 }  // namespace sluice::delivery

@@ -67,4 +67,28 @@ void ProtocolLog::write(const ProtocolEvent& event) {
   file_.append(at, format(at, event));
 }
 
+void ProtocolSession::write(char event, std::string_view data, std::string_view context) {
+  if (!log_) return;
+  ProtocolEvent e;
+  e.connector = connector_;
+  e.session_id = session_id_;
+  e.sequence = sequence_++;
+  e.local_endpoint = local_;
+  e.remote_endpoint = remote_;
+  e.event = event;
+  e.data = data;
+  e.context = context;
+  log_->write(e);
+}
+
+void ProtocolSession::write_reply(char event, const Reply& reply) {
+  const std::string wire = reply.wire();
+  for (size_t start = 0; start < wire.size();) {
+    size_t end = wire.find("\r\n", start);
+    if (end == std::string::npos) end = wire.size();
+    write(event, std::string_view(wire).substr(start, end - start), "");
+    start = end + 2;
+  }
+}
+
 }  // namespace sluice::log

@@ -36,6 +36,7 @@
 #include <string_view>
 
 #include "base/clock.hpp"
+#include "base/reply.hpp"
 #include "base/version.hpp"
 #include "log/log_file.hpp"
 
@@ -82,6 +83,34 @@ class ProtocolLog {
   const Clock& clock_;
   const std::string hostname_;
   RotatingLogFile file_;
+};
+
+// One session's view of a protocol log: its connector, session id, endpoints and the
+// sequence numbers from 0 — shared by the receive and send sides so both number and split
+// events alike. A null log drops every event (protocol_log = false on the connector).
+class ProtocolSession {
+ public:
+  ProtocolSession(ProtocolLog* log, std::string connector, uint64_t session_id,
+                  std::string local_endpoint = {}, std::string remote_endpoint = {})
+      : log_(log), connector_(std::move(connector)), session_id_(session_id),
+        local_(std::move(local_endpoint)), remote_(std::move(remote_endpoint)) {}
+
+  void set_local_endpoint(std::string e) { local_ = std::move(e); }
+  void set_remote_endpoint(std::string e) { remote_ = std::move(e); }
+  void write(char event, std::string_view data, std::string_view context);
+  // One record per line of the reply, so that a multi-line reply (EHLO) stays greppable.
+  void write_reply(char event, const Reply& reply);
+
+  const std::string& connector() const { return connector_; }
+  uint64_t session_id() const { return session_id_; }
+  uint32_t events() const { return sequence_; }
+
+ private:
+  ProtocolLog* log_;
+  std::string connector_;
+  uint64_t session_id_;
+  std::string local_, remote_;
+  uint32_t sequence_ = 0;
 };
 
 }  // namespace sluice::log

@@ -21,14 +21,14 @@ class ProtocolObserver final : public smtp::SessionObserver {
   // `log` null: the connector has protocol logging off; events are dropped.
   ProtocolObserver(log::ProtocolLog* log, std::string connector, uint64_t session_id,
                    std::string local_endpoint, std::string remote_endpoint)
-      : log_(log), connector_(std::move(connector)), session_id_(session_id),
-        local_(std::move(local_endpoint)), remote_(std::move(remote_endpoint)) {}
+      : session_(log, std::move(connector), session_id, std::move(local_endpoint),
+                 std::move(remote_endpoint)) {}
 
   // Metrics (admin): null = none. Set before on_connect().
   void set_metrics(log::MailMetrics* metrics) { metrics_ = metrics; }
 
   void on_connect() {
-    if (metrics_) metrics_->connection(connector_);
+    if (metrics_) metrics_->connection(session_.connector());
     write('+', "", "");
   }
   void on_disconnect(std::string_view why) { write('-', "", why); }
@@ -37,13 +37,9 @@ class ProtocolObserver final : public smtp::SessionObserver {
   void on_info(std::string_view data, std::string_view context) override { write('*', data, context); }
 
  private:
-  void write(char event, std::string_view data, std::string_view context);
+  void write(char event, std::string_view data, std::string_view context) { session_.write(event, data, context); }
 
-  log::ProtocolLog* log_;
-  std::string connector_;
-  uint64_t session_id_;
-  std::string local_, remote_;
-  uint32_t sequence_ = 0;
+  log::ProtocolSession session_;
   log::MailMetrics* metrics_ = nullptr;
 };
 
